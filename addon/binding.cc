@@ -1,0 +1,197 @@
+// Node-API glue: converts values between JavaScript and the native runtime. The MPI
+// runtime lives in progress_thread.cc, the lock algorithm in phase_fair_lock.h.
+#include <napi.h>
+
+#include "progress_thread.h"
+
+namespace {
+
+using mpilock::Completion;
+using mpilock::CompletionBatch;
+using mpilock::LockKind;
+using mpilock::ProgressThread;
+
+Napi::ThreadSafeFunction deliveries;
+bool keptAlive = false;
+
+Napi::Object toObject(Napi::Env env, Completion& c) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("type", static_cast<int32_t>(c.type));
+  o.Set("token", c.token);
+  o.Set("window", c.window);
+  o.Set("kind", static_cast<int32_t>(c.lockKind));
+  o.Set("seq", c.seq);
+  switch (c.type) {
+    case Completion::Type::kInit:
+      o.Set("rank", c.rank);
+      o.Set("size", c.size);
+      o.Set("threadLevel", c.threadLevel);
+      o.Set("library", c.text);
+      break;
+    case Completion::Type::kAgree:
+      o.Set("low", Napi::Number::New(env, static_cast<double>(c.low)));
+      o.Set("high", Napi::Number::New(env, static_cast<double>(c.high)));
+      break;
+    case Completion::Type::kError:
+      o.Set("message", c.text);
+      break;
+    case Completion::Type::kBroadcast:
+      if (c.payload) {
+        auto* bytes = c.payload.release();
+        o.Set("payload",
+              Napi::Buffer<uint8_t>::New(
+                  env, bytes->data(), bytes->size(),
+                  [](Napi::Env, uint8_t*, std::vector<uint8_t>* v) { delete v; }, bytes));
+      }
+      break;
+    default:
+      break;
+  }
+  return o;
+}
+
+void deliverBatch(Napi::Env env, Napi::Function callback, CompletionBatch* batch) {
+  if (env != nullptr && callback != nullptr) {
+    Napi::Array array = Napi::Array::New(env, batch->size());
+    for (size_t i = 0; i < batch->size(); ++i) array.Set(i, toObject(env, (*batch)[i]));
+    callback.Call({array});
+  }
+  delete batch;
+}
+
+void shutdownRuntime(void*) { ProgressThread::instance().shutdown(); }
+
+Napi::Value Start(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto& thread = ProgressThread::instance();
+  if (thread.started()) return Napi::Boolean::New(env, false);
+  Napi::Object opts = info[1].As<Napi::Object>();
+  mpilock::ProgressOptions options;
+  auto micros = [&](const char* key, std::chrono::microseconds fallback) {
+    Napi::Value v = opts.Get(key);
+    return v.IsNumber() ? std::chrono::microseconds(v.As<Napi::Number>().Int64Value()) : fallback;
+  };
+  options.minBackoff = micros("minBackoffUs", options.minBackoff);
+  options.maxBackoff = micros("maxBackoffUs", options.maxBackoff);
+  options.idleProgress = micros("idleProgressUs", options.idleProgress);
+  deliveries = Napi::ThreadSafeFunction::New(env, info[0].As<Napi::Function>(), "mpilock", 0, 1);
+  deliveries.Ref(env);  // until the init completion arrives
+  keptAlive = true;
+  napi_add_env_cleanup_hook(env, shutdownRuntime, nullptr);
+  thread.start(
+      [](CompletionBatch&& batch) {
+        auto* owned = new CompletionBatch(std::move(batch));
+        if (deliveries.NonBlockingCall(owned, deliverBatch) != napi_ok) delete owned;
+      },
+      options);
+  return Napi::Boolean::New(env, true);
+}
+
+// The event loop stays alive only while JavaScript waits for a completion.
+Napi::Value KeepAlive(const Napi::CallbackInfo& info) {
+  bool on = info[0].As<Napi::Boolean>();
+  if (on != keptAlive && deliveries) {
+    on ? deliveries.Ref(info.Env()) : deliveries.Unref(info.Env());
+    keptAlive = on;
+  }
+  return info.Env().Undefined();
+}
+
+uint32_t u32(const Napi::CallbackInfo& info, size_t i) {
+  return info[i].As<Napi::Number>().Uint32Value();
+}
+int32_t i32(const Napi::CallbackInfo& info, size_t i) {
+  return info[i].As<Napi::Number>().Int32Value();
+}
+LockKind kindAt(const Napi::CallbackInfo& info, size_t i) {
+  return i32(info, i) == 1 ? LockKind::kWrite : LockKind::kRead;
+}
+
+Napi::Value CreateWindow(const Napi::CallbackInfo& info) {
+  ProgressThread::instance().createWindow(u32(info, 0), i32(info, 1), i32(info, 2));
+  return info.Env().Undefined();
+}
+
+Napi::Value FreeWindow(const Napi::CallbackInfo& info) {
+  ProgressThread::instance().freeWindow(u32(info, 0), i32(info, 1));
+  return info.Env().Undefined();
+}
+
+Napi::Value Barrier(const Napi::CallbackInfo& info) {
+  ProgressThread::instance().barrier(u32(info, 0), i32(info, 1));
+  return info.Env().Undefined();
+}
+
+Napi::Value Agree(const Napi::CallbackInfo& info) {
+  ProgressThread::instance().agree(u32(info, 0), i32(info, 1),
+                                   info[2].As<Napi::Number>().Int64Value());
+  return info.Env().Undefined();
+}
+
+// broadcast(token, window, root, payload: Uint8Array | null, chunkBytes). The root's
+// payload must stay referenced by JavaScript until the completion arrives.
+Napi::Value Broadcast(const Napi::CallbackInfo& info) {
+  const uint8_t* data = nullptr;
+  size_t size = 0;
+  if (info[3].IsTypedArray()) {
+    auto bytes = info[3].As<Napi::Uint8Array>();
+    data = bytes.Data();
+    size = bytes.ByteLength();
+  }
+  auto chunk = static_cast<size_t>(info[4].As<Napi::Number>().Int64Value());
+  ProgressThread::instance().broadcast(u32(info, 0), i32(info, 1), i32(info, 2), data, size, chunk);
+  return info.Env().Undefined();
+}
+
+Napi::Value BeginLock(const Napi::CallbackInfo& info) {
+  bool granted = ProgressThread::instance().beginLock(i32(info, 0), kindAt(info, 1), u32(info, 2));
+  return Napi::Boolean::New(info.Env(), granted);
+}
+
+Napi::Value EndLock(const Napi::CallbackInfo& info) {
+  ProgressThread::instance().endLock(i32(info, 0), kindAt(info, 1),
+                                     info[2].As<Napi::Boolean>().Value());
+  return info.Env().Undefined();
+}
+
+Napi::Value WithdrawLock(const Napi::CallbackInfo& info) {
+  ProgressThread::instance().withdrawLock(i32(info, 0), kindAt(info, 1), u32(info, 2));
+  return info.Env().Undefined();
+}
+
+Napi::Value ReadCounters(const Napi::CallbackInfo& info) {
+  int64_t counters[mpilock::kCounterCount];
+  if (!ProgressThread::instance().readCounters(i32(info, 0), counters)) {
+    return info.Env().Null();
+  }
+  Napi::Array out = Napi::Array::New(info.Env(), mpilock::kCounterCount);
+  for (uint32_t i = 0; i < mpilock::kCounterCount; ++i) {
+    out.Set(i, Napi::Number::New(info.Env(), static_cast<double>(counters[i])));
+  }
+  return out;
+}
+
+Napi::Value Shutdown(const Napi::CallbackInfo& info) {
+  ProgressThread::instance().shutdown();
+  return info.Env().Undefined();
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("start", Napi::Function::New(env, Start));
+  exports.Set("keepAlive", Napi::Function::New(env, KeepAlive));
+  exports.Set("createWindow", Napi::Function::New(env, CreateWindow));
+  exports.Set("freeWindow", Napi::Function::New(env, FreeWindow));
+  exports.Set("barrier", Napi::Function::New(env, Barrier));
+  exports.Set("agree", Napi::Function::New(env, Agree));
+  exports.Set("broadcast", Napi::Function::New(env, Broadcast));
+  exports.Set("beginLock", Napi::Function::New(env, BeginLock));
+  exports.Set("endLock", Napi::Function::New(env, EndLock));
+  exports.Set("withdrawLock", Napi::Function::New(env, WithdrawLock));
+  exports.Set("readCounters", Napi::Function::New(env, ReadCounters));
+  exports.Set("shutdown", Napi::Function::New(env, Shutdown));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(mpilock, Init)

@@ -1,0 +1,87 @@
+// Collectives that may wait, run as non-blocking MPI calls that the progress thread
+// tests with backoff. One runs at a time per communicator, in the order JavaScript
+// issued them, so that every rank posts its collectives in the same order.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "completion.h"
+#include "mpi_headers.h"
+
+namespace mpilock {
+
+class CollectiveOp {
+ public:
+  virtual ~CollectiveOp() = default;
+  // Advance without waiting; true when finished (or failed). Called with the MPI mutex held.
+  virtual bool step() = 0;
+  // The report for JavaScript, once step() returned true.
+  virtual Completion result() = 0;
+};
+
+class BarrierOp : public CollectiveOp {
+ public:
+  BarrierOp(uint32_t token, int32_t window, MPI_Comm comm)
+      : token_(token), window_(window), comm_(comm) {}
+  bool step() override;
+  Completion result() override;
+
+ private:
+  uint32_t token_;
+  int32_t window_;
+  MPI_Comm comm_;
+  MPI_Request request_ = MPI_REQUEST_NULL;
+  bool started_ = false;
+  int error_ = MPI_SUCCESS;
+};
+
+// Broadcast of a byte payload of any size: the length first, then the bytes in
+// chunks below the int count limit, all posted at once and tested together.
+class BroadcastOp : public CollectiveOp {
+ public:
+  // `data` is the root's payload, kept alive by JavaScript until the result is delivered.
+  BroadcastOp(uint32_t token, int32_t window, MPI_Comm comm, int root, const uint8_t* data,
+              size_t size, size_t chunk);
+  bool step() override;
+  Completion result() override;
+
+ private:
+  bool fail(int rc);
+  uint32_t token_;
+  int32_t window_;
+  MPI_Comm comm_;
+  int root_, rank_ = 0;
+  const uint8_t* rootData_;
+  uint64_t size_;
+  size_t chunk_;
+  int stage_ = 0;
+  MPI_Request lengthRequest_ = MPI_REQUEST_NULL;
+  std::vector<MPI_Request> chunkRequests_;
+  std::unique_ptr<std::vector<uint8_t>> received_;
+  int error_ = MPI_SUCCESS;
+};
+
+// The lowest and highest of one integer over all ranks (one MPI_Iallreduce with MAX of
+// the value and its negation): lets every rank check that all ranks passed the same.
+class AgreeOp : public CollectiveOp {
+ public:
+  AgreeOp(uint32_t token, int32_t window, MPI_Comm comm, int64_t value)
+      : token_(token), window_(window), comm_(comm), in_{value, -value} {}
+  bool step() override;
+  Completion result() override;
+
+ private:
+  uint32_t token_;
+  int32_t window_;
+  MPI_Comm comm_;
+  int64_t in_[2], out_[2] = {0, 0};
+  MPI_Request request_ = MPI_REQUEST_NULL;
+  bool started_ = false;
+  int error_ = MPI_SUCCESS;
+};
+
+std::string mpiErrorText(int rc);
+
+}  // namespace mpilock

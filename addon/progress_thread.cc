@@ -1,0 +1,343 @@
+#include "progress_thread.h"
+
+#include <dlfcn.h>
+
+#include <algorithm>
+
+#include "window_ops.h"
+
+namespace mpilock {
+
+ProgressThread& ProgressThread::instance() {
+  static ProgressThread* thread = new ProgressThread();  // never destroyed: exit hooks use it
+  return *thread;
+}
+
+void ProgressThread::start(Deliver deliver, ProgressOptions options) {
+  if (thread_.joinable()) return;
+  deliver_ = std::move(deliver);
+  options_ = options;
+  thread_ = std::thread([this] { run(); });
+}
+
+void ProgressThread::initialize() {
+  // Safety net for MPI builds whose plugins do not link libmpi themselves.
+  for (const char* lib : {"libmpi.so.40", "libmpi.so.12", "libmpi.so"}) {
+    if (dlopen(lib, RTLD_NOW | RTLD_GLOBAL | RTLD_NOLOAD)) break;
+  }
+  Completion c{Completion::Type::kInit};
+  int initialized = 0, provided = MPI_THREAD_SINGLE;
+  MPI_Initialized(&initialized);
+  if (initialized) {
+    MPI_Query_thread(&provided);
+  } else {
+    MPI_Init_thread(nullptr, nullptr, MPI_THREAD_SERIALIZED, &provided);
+    weInitialized_ = true;
+  }
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
+  MPI_Comm_size(MPI_COMM_WORLD, &size_);
+  serialized_ = provided >= MPI_THREAD_SERIALIZED;
+  char version[MPI_MAX_LIBRARY_VERSION_STRING];
+  int len = 0;
+  MPI_Get_library_version(version, &len);
+  c.rank = rank_;
+  c.size = size_;
+  c.threadLevel = provided;
+  c.text.assign(version, len);
+  outbox_.push_back(std::move(c));
+}
+
+void ProgressThread::finalize() {
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (weInitialized_ && !finalized) MPI_Finalize();
+}
+
+void ProgressThread::post(Command command) {
+  {
+    std::lock_guard<std::mutex> lock(queueMutex_);
+    commands_.push_back(std::move(command));
+    kicked_ = true;
+  }
+  wake_.notify_one();
+}
+
+void ProgressThread::createWindow(uint32_t token, int32_t id, int master) {
+  post([this, token, id, master] {
+    worldOps_.push_back(std::make_unique<CreateWindowOp>(
+        token, id, master, [this, id](std::unique_ptr<LockWindow> window) {
+          windows_[id].window = std::move(window);
+        }));
+  });
+}
+
+void ProgressThread::freeWindow(uint32_t token, int32_t id) {
+  post([this, token, id] {
+    auto it = windows_.find(id);
+    if (it == windows_.end()) {
+      Completion c{Completion::Type::kWindowFreed};
+      c.token = token;
+      c.window = id;
+      outbox_.push_back(std::move(c));
+      return;
+    }
+    it->second.ops.push_back(std::make_unique<FreeWindowOp>(token, id, *it->second.window, [] {}));
+  });
+}
+
+void ProgressThread::barrier(uint32_t token, int32_t id) {
+  post([this, token, id] {
+    auto it = windows_.find(id);
+    if (it == windows_.end()) return;
+    it->second.ops.push_back(std::make_unique<BarrierOp>(token, id, it->second.window->comm()));
+  });
+}
+
+void ProgressThread::agree(uint32_t token, int32_t id, int64_t value) {
+  post([this, token, id, value] {
+    auto it = windows_.find(id);
+    if (it == windows_.end()) return;
+    it->second.ops.push_back(
+        std::make_unique<AgreeOp>(token, id, it->second.window->comm(), value));
+  });
+}
+
+void ProgressThread::broadcast(uint32_t token, int32_t id, int root, const uint8_t* data,
+                               size_t size, size_t chunk) {
+  post([this, token, id, root, data, size, chunk] {
+    auto it = windows_.find(id);
+    if (it == windows_.end()) return;
+    it->second.ops.push_back(std::make_unique<BroadcastOp>(token, id, it->second.window->comm(),
+                                                           root, data, size, chunk));
+  });
+}
+
+bool ProgressThread::beginLock(int32_t id, LockKind kind, uint32_t seq) {
+  if (serialized_) {
+    std::unique_lock<std::mutex> lock(mpi_, std::try_to_lock);
+    if (lock.owns_lock()) {
+      auto it = windows_.find(id);
+      if (it != windows_.end() && it->second.window) {
+        LockWindow& w = *it->second.window;
+        bool granted = (kind == LockKind::kRead ? w.beginRead(seq) : w.beginWrite(seq)) ==
+                       LockWindow::Begin::kGranted;
+        lock.unlock();
+        if (!granted) post([] {});  // wake the thread to poll
+        return granted;
+      }
+    }
+  }
+  // Contended MPI mutex or FUNNELED: the thread begins it and reports the grant.
+  post([this, id, kind, seq] {
+    std::lock_guard<std::mutex> lock(mpi_);
+    auto it = windows_.find(id);
+    if (it == windows_.end()) return;
+    LockWindow& w = *it->second.window;
+    auto begun = kind == LockKind::kRead ? w.beginRead(seq) : w.beginWrite(seq);
+    if (begun == LockWindow::Begin::kGranted) {
+      Completion c{Completion::Type::kGranted};
+      c.window = id;
+      c.lockKind = kind;
+      c.seq = seq;
+      outbox_.push_back(std::move(c));
+    }
+  });
+  return false;
+}
+
+void ProgressThread::endLock(int32_t id, LockKind kind, bool downgrade) {
+  auto end = [this, id, kind, downgrade] {
+    auto it = windows_.find(id);
+    if (it == windows_.end()) return;
+    LockWindow& w = *it->second.window;
+    kind == LockKind::kRead ? w.endRead() : w.endWrite(downgrade);
+  };
+  if (serialized_) {
+    std::lock_guard<std::mutex> lock(mpi_);
+    end();
+  } else {
+    post([this, end] {
+      std::lock_guard<std::mutex> lock(mpi_);
+      end();
+    });
+  }
+}
+
+bool ProgressThread::withdrawLock(int32_t id, LockKind kind, uint32_t seq) {
+  post([this, id, kind, seq] {
+    std::lock_guard<std::mutex> lock(mpi_);
+    auto it = windows_.find(id);
+    if (it == windows_.end()) return;
+    if (it->second.window->withdraw(kind, seq)) {
+      Completion c{Completion::Type::kWithdrawn};
+      c.window = id;
+      c.lockKind = kind;
+      c.seq = seq;
+      outbox_.push_back(std::move(c));
+    }
+  });
+  return true;
+}
+
+bool ProgressThread::readCounters(int32_t id, int64_t out[kCounterCount]) {
+  std::lock_guard<std::mutex> lock(mpi_);
+  auto it = windows_.find(id);
+  if (it == windows_.end() || !it->second.window) return false;
+  LockWindow& w = *it->second.window;
+  WindowAtomics atomics(w.win(), w.master());
+  for (int i = 0; i < kCounterCount; ++i) out[i] = atomics.load(static_cast<Counter>(i));
+  return true;
+}
+
+void ProgressThread::pollLocks(int32_t id, LockWindow& window) {
+  for (LockKind kind : {LockKind::kRead, LockKind::kWrite}) {
+    LockWindow::PollResult r = window.poll(kind);
+    if (!r.granted && !r.withdrawn) continue;
+    Completion c{r.granted ? Completion::Type::kGranted : Completion::Type::kWithdrawn};
+    c.window = id;
+    c.lockKind = kind;
+    c.seq = r.seq;
+    outbox_.push_back(std::move(c));
+    if (r.restarted && r.restartGranted) {
+      Completion g{Completion::Type::kGranted};
+      g.window = id;
+      g.lockKind = kind;
+      g.seq = r.restartSeq;
+      outbox_.push_back(std::move(g));
+    }
+  }
+}
+
+// One pass over everything in flight. Collectives advance head-first per communicator.
+bool ProgressThread::pollOnce() {
+  std::lock_guard<std::mutex> lock(mpi_);
+  bool progressed = false;
+  auto advance = [&](std::deque<std::unique_ptr<CollectiveOp>>& ops) {
+    while (!ops.empty() && ops.front()->step()) {
+      outbox_.push_back(ops.front()->result());
+      ops.pop_front();
+      progressed = true;
+    }
+  };
+  advance(worldOps_);
+  for (auto it = windows_.begin(); it != windows_.end();) {
+    Entry& entry = it->second;
+    size_t before = outbox_.size();
+    if (entry.window->busy()) pollLocks(it->first, *entry.window);
+    advance(entry.ops);
+    progressed |= outbox_.size() != before;
+    bool freed = !outbox_.empty() && before != outbox_.size() &&
+                 outbox_.back().type == Completion::Type::kWindowFreed &&
+                 outbox_.back().window == it->first;
+    it = freed ? windows_.erase(it) : std::next(it);
+  }
+  return progressed;
+}
+
+bool ProgressThread::active() const {
+  std::lock_guard<std::mutex> lock(mpi_);
+  if (!worldOps_.empty()) return true;
+  for (const auto& [id, entry] : windows_) {
+    if (!entry.ops.empty() || entry.window->busy()) return true;
+  }
+  return false;
+}
+
+void ProgressThread::deliver() {
+  if (outbox_.empty() || !deliver_) return;
+  CompletionBatch batch;
+  batch.swap(outbox_);
+  deliver_(std::move(batch));
+}
+
+void ProgressThread::run() {
+  {
+    std::lock_guard<std::mutex> lock(mpi_);
+    initialize();
+  }
+  deliver();
+  auto backoff = options_.minBackoff;
+  bool shuttingDown = false;
+  for (;;) {
+    std::deque<Command> commands;
+    bool stop;
+    {
+      std::lock_guard<std::mutex> lock(queueMutex_);
+      commands.swap(commands_);
+      kicked_ = false;
+      stop = stopping_;
+    }
+    for (auto& command : commands) command();
+    if (stop) {
+      // Release what is held, withdraw what waits, and free every window collectively
+      // in creation order (the same on every rank).
+      std::lock_guard<std::mutex> lock(mpi_);
+      shuttingDown = true;
+      for (auto& [id, entry] : windows_) {
+        entry.window->releaseEverything();
+        bool freeing = false;
+        for (auto& op : entry.ops) freeing |= dynamic_cast<FreeWindowOp*>(op.get()) != nullptr;
+        if (!freeing) {
+          entry.ops.push_back(std::make_unique<FreeWindowOp>(0, id, *entry.window, [] {}));
+        }
+      }
+    }
+    bool progressed = pollOnce() || !commands.empty();
+    if (!shuttingDown) deliver();
+    bool busy = active();
+    if (shuttingDown && !busy) {
+      std::lock_guard<std::mutex> lock(mpi_);
+      if (windows_.empty()) break;
+    }
+    backoff = progressed ? options_.minBackoff : std::min(backoff * 2, options_.maxBackoff);
+    bool hosting = !busy && options_.idleProgress.count() > 0 && hostsCounters();
+    std::unique_lock<std::mutex> lock(queueMutex_);
+    if (kicked_ || stopping_ != stop) continue;
+    if (busy) {
+      wake_.wait_for(lock, backoff);
+    } else if (hosting) {
+      wake_.wait_for(lock, options_.idleProgress);
+      if (!kicked_) {
+        lock.unlock();
+        idleProgress();
+      }
+    } else {
+      wake_.wait(lock, [this] { return kicked_ || stopping_; });
+    }
+  }
+  std::lock_guard<std::mutex> lock(mpi_);
+  finalize();
+}
+
+bool ProgressThread::hostsCounters() const {
+  std::lock_guard<std::mutex> lock(mpi_);
+  for (const auto& [id, entry] : windows_) {
+    if (entry.window->master() == rank_) return true;
+  }
+  return false;
+}
+
+// Lets MPI progress one-sided requests that target this rank (emulated atomics).
+void ProgressThread::idleProgress() {
+  std::lock_guard<std::mutex> lock(mpi_);
+  for (const auto& [id, entry] : windows_) {
+    if (entry.window->master() != rank_) continue;
+    int flag = 0;
+    MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, entry.window->comm(), &flag, MPI_STATUS_IGNORE);
+  }
+}
+
+void ProgressThread::shutdown() {
+  std::lock_guard<std::mutex> guard(shutdownMutex_);
+  if (shutDown_ || !thread_.joinable()) return;
+  shutDown_ = true;
+  {
+    std::lock_guard<std::mutex> lock(queueMutex_);
+    stopping_ = true;
+    kicked_ = true;
+  }
+  wake_.notify_one();
+  thread_.join();
+}
+
+}  // namespace mpilock

@@ -1,0 +1,105 @@
+// The MPI runtime of one process: a single progress thread initializes MPI, creates
+// and frees the lock windows, polls waiting lock requests and pending collectives with
+// bounded backoff, and finalizes MPI once. It sleeps when nothing is pending.
+//
+// MPI threading: MPI_THREAD_SERIALIZED is requested so that the JavaScript thread can
+// take an uncontended lock synchronously (one remote atomic, no thread hop) under the
+// MPI mutex. When MPI provides only MPI_THREAD_FUNNELED, every MPI call runs here.
+#pragma once
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "collective_ops.h"
+#include "completion.h"
+#include "lock_window.h"
+
+namespace mpilock {
+
+struct ProgressOptions {
+  std::chrono::microseconds minBackoff{1};
+  std::chrono::microseconds maxBackoff{1000};
+  // How often a rank that hosts lock counters lets MPI make progress while idle:
+  // transports that emulate atomics need the target to poll.
+  std::chrono::microseconds idleProgress{1000};
+};
+
+class ProgressThread {
+ public:
+  using Deliver = std::function<void(CompletionBatch&&)>;
+
+  static ProgressThread& instance();
+
+  // Starts the thread, which initializes MPI and reports a kInit completion.
+  void start(Deliver deliver, ProgressOptions options);
+  bool started() const { return thread_.joinable(); }
+
+  // Commands from JavaScript; each reports one completion with its token.
+  void createWindow(uint32_t token, int32_t window, int master);
+  void freeWindow(uint32_t token, int32_t window);
+  void barrier(uint32_t token, int32_t window);
+  void agree(uint32_t token, int32_t window, int64_t value);
+  void broadcast(uint32_t token, int32_t window, int root, const uint8_t* data, size_t size,
+                 size_t chunk);
+
+  // Lock requests. begin returns true when granted synchronously; otherwise a kGranted
+  // (or kWithdrawn) completion with the same seq follows.
+  bool beginLock(int32_t window, LockKind kind, uint32_t seq);
+  void endLock(int32_t window, LockKind kind, bool downgrade);
+  // Withdraw the pending request `seq`: a kWithdrawn completion follows, or a kGranted one
+  // if the grant won the race (the caller then releases it).
+  bool withdrawLock(int32_t window, LockKind kind, uint32_t seq);
+  // A snapshot of the lock counters (only meaningful on the master).
+  bool readCounters(int32_t window, int64_t out[kCounterCount]);
+
+  // Releases what this rank holds, frees every window collectively, finalizes MPI, and
+  // joins the thread. Idempotent; safe from process exit handlers.
+  void shutdown();
+
+ private:
+  struct Entry {
+    std::unique_ptr<LockWindow> window;
+    std::deque<std::unique_ptr<CollectiveOp>> ops;
+  };
+  using Command = std::function<void()>;
+
+  void run();
+  void initialize();
+  void finalize();
+  void post(Command command);
+  bool pollOnce();  // true when something progressed
+  bool active() const;
+  void pollLocks(int32_t id, LockWindow& window);
+  void deliver();
+  bool hostsCounters() const;
+  void idleProgress();
+
+  std::thread thread_;
+  Deliver deliver_;
+  ProgressOptions options_;
+
+  std::mutex queueMutex_;
+  std::condition_variable wake_;
+  std::deque<Command> commands_;
+  bool kicked_ = false;
+  bool stopping_ = false;
+
+  // Guards every MPI call and the windows' lock state.
+  mutable std::mutex mpi_;
+  bool serialized_ = false;
+  bool weInitialized_ = false;
+  int rank_ = 0, size_ = 1;
+  std::map<int32_t, Entry> windows_;
+  std::deque<std::unique_ptr<CollectiveOp>> worldOps_;
+  CompletionBatch outbox_;
+  std::mutex shutdownMutex_;
+  bool shutDown_ = false;
+};
+
+}  // namespace mpilock

@@ -1,0 +1,34 @@
+// The lock's counters in an MPI window: passive-target atomics inside one
+// MPI_Win_lock_all epoch, each completed with MPI_Win_flush before it returns.
+#pragma once
+#include <cstdint>
+
+#include "mpi_headers.h"
+#include "phase_fair_lock.h"
+
+namespace mpilock {
+
+class WindowAtomics {
+ public:
+  WindowAtomics(MPI_Win win, int master) : win_(win), master_(master) {}
+
+  int64_t fetchAdd(Counter c, int64_t delta) {
+    int64_t old = 0;
+    MPI_Fetch_and_op(&delta, &old, MPI_INT64_T, master_, c, MPI_SUM, win_);
+    MPI_Win_flush(master_, win_);
+    return old;
+  }
+  // MPI_NO_OP makes the read atomic with respect to the concurrent fetch-and-adds.
+  int64_t load(Counter c) {
+    int64_t value = 0;
+    MPI_Fetch_and_op(nullptr, &value, MPI_INT64_T, master_, c, MPI_NO_OP, win_);
+    MPI_Win_flush(master_, win_);
+    return value;
+  }
+
+ private:
+  MPI_Win win_;
+  int master_;
+};
+
+}  // namespace mpilock

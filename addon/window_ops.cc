@@ -1,0 +1,85 @@
+#include "window_ops.h"
+
+namespace mpilock {
+
+static Completion finished(Completion::Type type, uint32_t token, int32_t id, int error) {
+  Completion c{error == MPI_SUCCESS ? type : Completion::Type::kError};
+  c.token = token;
+  c.window = id;
+  if (error != MPI_SUCCESS) c.text = mpiErrorText(error);
+  return c;
+}
+
+bool CreateWindowOp::step() {
+  int done = 0;
+  if (stage_ == 0) {
+    error_ = MPI_Comm_idup(MPI_COMM_WORLD, &comm_, &request_);
+    if (error_ != MPI_SUCCESS) return true;
+    stage_ = 1;
+  }
+  if (stage_ == 1) {
+    error_ = MPI_Test(&request_, &done, MPI_STATUS_IGNORE);
+    if (error_ != MPI_SUCCESS) return true;
+    if (!done) return false;
+    MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN);
+    int rank = 0;
+    MPI_Comm_rank(comm_, &rank);
+    // Only SUM and NO_OP are used: implementations may then use hardware atomics.
+    MPI_Info info;
+    MPI_Info_create(&info);
+    MPI_Info_set(info, "accumulate_ops", "same_op_no_op");
+    MPI_Info_set(info, "accumulate_ordering", "none");
+    MPI_Aint bytes = rank == master_ ? kCounterCount * sizeof(int64_t) : 0;
+    // Blocking, but every rank reaches it right after the same idup completed.
+    error_ = MPI_Win_allocate(bytes, sizeof(int64_t), info, comm_, &base_, &win_);
+    MPI_Info_free(&info);
+    if (error_ != MPI_SUCCESS) return true;
+    if (rank == master_) {
+      for (int i = 0; i < kCounterCount; ++i) base_[i] = 0;
+    }
+    MPI_Win_lock_all(MPI_MODE_NOCHECK, win_);
+    MPI_Win_sync(win_);
+    // Nobody touches the counters before the master has zeroed them.
+    error_ = MPI_Ibarrier(comm_, &request_);
+    if (error_ != MPI_SUCCESS) return true;
+    stage_ = 2;
+  }
+  error_ = MPI_Test(&request_, &done, MPI_STATUS_IGNORE);
+  if (error_ != MPI_SUCCESS) return true;
+  if (!done) return false;
+  adopt_(std::make_unique<LockWindow>(comm_, win_, master_, base_));
+  return true;
+}
+
+Completion CreateWindowOp::result() {
+  return finished(Completion::Type::kWindowCreated, token_, id_, error_);
+}
+
+bool FreeWindowOp::step() {
+  int done = 0;
+  if (stage_ == 0) {
+    // JavaScript released its claims before closing: what is still held here is a grant
+    // that raced with its withdrawal. Release it, and wait for withdrawals to finish.
+    window_.releaseEverything();
+    if (window_.busy()) return false;
+    error_ = MPI_Ibarrier(window_.comm(), &request_);
+    if (error_ != MPI_SUCCESS) return true;
+    stage_ = 1;
+  }
+  error_ = MPI_Test(&request_, &done, MPI_STATUS_IGNORE);
+  if (error_ != MPI_SUCCESS) return true;
+  if (!done) return false;
+  MPI_Win win = window_.win();
+  MPI_Comm comm = window_.comm();
+  MPI_Win_unlock_all(win);
+  MPI_Win_free(&win);
+  MPI_Comm_free(&comm);
+  forget_();
+  return true;
+}
+
+Completion FreeWindowOp::result() {
+  return finished(Completion::Type::kWindowFreed, token_, id_, error_);
+}
+
+}  // namespace mpilock

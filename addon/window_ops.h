@@ -1,0 +1,52 @@
+// Creating and freeing a controller's window: collective over the world (create) or the
+// controller's own communicator (free), driven without blocking waits.
+#pragma once
+#include <functional>
+#include <memory>
+
+#include "collective_ops.h"
+#include "lock_window.h"
+
+namespace mpilock {
+
+class CreateWindowOp : public CollectiveOp {
+ public:
+  using Adopt = std::function<void(std::unique_ptr<LockWindow>)>;
+  CreateWindowOp(uint32_t token, int32_t id, int master, Adopt adopt)
+      : token_(token), id_(id), master_(master), adopt_(std::move(adopt)) {}
+  bool step() override;
+  Completion result() override;
+
+ private:
+  uint32_t token_;
+  int32_t id_;
+  int master_;
+  Adopt adopt_;
+  int stage_ = 0;
+  MPI_Comm comm_ = MPI_COMM_NULL;
+  MPI_Win win_ = MPI_WIN_NULL;
+  int64_t* base_ = nullptr;
+  MPI_Request request_ = MPI_REQUEST_NULL;
+  int error_ = MPI_SUCCESS;
+};
+
+// Waits until no lock request of this rank is in flight on the window, meets the other
+// ranks, then ends the access epoch and frees the window and its communicator.
+class FreeWindowOp : public CollectiveOp {
+ public:
+  FreeWindowOp(uint32_t token, int32_t id, LockWindow& window, std::function<void()> forget)
+      : token_(token), id_(id), window_(window), forget_(std::move(forget)) {}
+  bool step() override;
+  Completion result() override;
+
+ private:
+  uint32_t token_;
+  int32_t id_;
+  LockWindow& window_;
+  std::function<void()> forget_;
+  int stage_ = 0;
+  MPI_Request request_ = MPI_REQUEST_NULL;
+  int error_ = MPI_SUCCESS;
+};
+
+}  // namespace mpilock

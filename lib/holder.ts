@@ -1,0 +1,55 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+
+/** The lock kinds a task can hold. */
+export type LockKind = "read" | "write";
+
+/**
+ * One acquisition by one async context. Holders form a chain through `parent` (the
+ * holder that was current in the async context that asked), which is how nesting is
+ * recognised: AsyncLocalStorage carries the innermost holder.
+ */
+export class Holder {
+  state: "waiting" | "held" | "released" = "waiting";
+  /** Read holders: how many write upgrades below it gave its claim up for now. */
+  suspended = 0;
+  /** Read holders: counted among the rank's active read claims. */
+  counted = false;
+  /** Write holders that upgrade: the read holders they suspended. */
+  suspends: Holder[] = [];
+  /** Granted inside a holder of the same controller, without queueing. */
+  nested = false;
+  settle?: { resolve: () => void; reject: (error: unknown) => void };
+
+  constructor(
+    readonly kind: LockKind,
+    readonly owner: object,
+    readonly parent: Holder | undefined,
+  ) {}
+
+  /** Active: held, and (for a read) not given up for an upgrade in progress. */
+  get active(): boolean {
+    return this.state === "held" && this.suspended === 0;
+  }
+}
+
+const storage = new AsyncLocalStorage<Holder | undefined>();
+
+/** The innermost holder of the current async context. */
+export function currentHolder(): Holder | undefined {
+  return storage.getStore();
+}
+
+/** Makes `holder` current for the rest of this async context (and what it starts). */
+export function enterHolder(holder: Holder): void {
+  if (storage.getStore() !== holder) storage.enterWith(holder);
+}
+
+/** Restores the context that was current before `holder`, if `holder` is still current. */
+export function leaveHolder(holder: Holder): void {
+  if (storage.getStore() === holder) storage.enterWith(holder.parent);
+}
+
+/** Runs `fn` with `holder` current. */
+export function runWithHolder<T>(holder: Holder, fn: () => T): T {
+  return storage.run(holder, fn);
+}

@@ -1,0 +1,70 @@
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+
+import type { ProgressOptions } from "./options.js";
+
+/** What the native progress thread reports (see addon/completion.h). */
+export const CompletionType = {
+  Init: 0,
+  WindowCreated: 1,
+  WindowFreed: 2,
+  Granted: 3,
+  Withdrawn: 4,
+  Barrier: 5,
+  Broadcast: 6,
+  Error: 7,
+  Agree: 8,
+} as const;
+
+export interface Completion {
+  type: number;
+  token: number;
+  window: number;
+  /** 0 read, 1 write */
+  kind: number;
+  seq: number;
+  rank?: number;
+  size?: number;
+  threadLevel?: number;
+  library?: string;
+  message?: string;
+  payload?: Buffer;
+  low?: number;
+  high?: number;
+}
+
+/** The addon's surface: values in, values out (addon/binding.cc). */
+export interface NativeBinding {
+  start(deliver: (batch: Completion[]) => void, options: ProgressOptions): boolean;
+  keepAlive(on: boolean): void;
+  createWindow(token: number, window: number, master: number): void;
+  freeWindow(token: number, window: number): void;
+  barrier(token: number, window: number): void;
+  agree(token: number, window: number, value: number): void;
+  broadcast(
+    token: number,
+    window: number,
+    root: number,
+    payload: Uint8Array | null,
+    chunkBytes: number,
+  ): void;
+  beginLock(window: number, kind: number, seq: number): boolean;
+  endLock(window: number, kind: number, downgrade: boolean): void;
+  withdrawLock(window: number, kind: number, seq: number): void;
+  readCounters(window: number): number[] | null;
+  shutdown(): void;
+}
+
+/** Where the compiled addon is looked for: `MPILOCK_ADDON` or build/Release next to lib/ and dist/. */
+export function addonPath(): string {
+  return (
+    process.env.MPILOCK_ADDON ??
+    fileURLToPath(new URL("../build/Release/mpilock.node", import.meta.url))
+  );
+}
+
+/** Loads the addon; throws the loader's error when it is missing or cannot be linked. */
+export function loadBinding(): NativeBinding {
+  const require = createRequire(import.meta.url);
+  return require(addonPath()) as NativeBinding;
+}

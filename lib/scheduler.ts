@@ -1,0 +1,215 @@
+import type { Subscription } from "rxjs";
+
+import { Holder } from "./holder.js";
+import { GlobalKind, type GrantEvent, type WindowBackend } from "./window-backend.js";
+
+type GlobalState = "idle" | "acquiring" | "held" | "withdrawing";
+
+interface GlobalRequest {
+  state: GlobalState;
+  seq: number;
+  /** Granted and not yet given to a local task. */
+  unused: boolean;
+}
+
+/**
+ * Shares this rank's global read and write requests out to local async tasks.
+ *
+ * - Local read claims share one global read; local writers take turns, each with its own
+ *   global write (no local handover: remote writers keep their FIFO place).
+ * - Arrival order with writer priority locally too: a queued writer stops newer readers.
+ * - Nesting never queues: a read or write inside an active write, and a read inside an
+ *   active read, are granted at once. A write inside a read gives the enclosing read
+ *   claims up while it waits and takes them back, with no gap, when it releases (the
+ *   global write is downgraded to a read). The upgrade itself is not atomic.
+ *
+ * Invariants: `readers` counts active read holders; the global read is held while
+ * readers > 0 and no write is held; the global write is held while writeClaims > 0.
+ */
+export class RankScheduler {
+  private readers = 0;
+  private writeClaims = 0;
+  private readonly queue: Holder[] = [];
+  private readonly global: [GlobalRequest, GlobalRequest] = [
+    { state: "idle", seq: 0, unused: false },
+    { state: "idle", seq: 0, unused: false },
+  ];
+  private readonly subscription: Subscription;
+  private readonly holders = new Set<Holder>();
+
+  constructor(private readonly backend: WindowBackend) {
+    this.subscription = backend.grants$.subscribe((g) => this.onGrant(g));
+  }
+
+  /** Registers `holder`; true when it was granted at once. */
+  request(holder: Holder): boolean {
+    const { write, reads } = this.activeAbove(holder);
+    if (write || (holder.kind === "read" && reads.length > 0)) {
+      holder.nested = true;
+      this.grant(holder);
+      return true;
+    }
+    if (holder.kind === "write") {
+      for (const read of reads) this.suspend(read);
+      holder.suspends = reads;
+    }
+    this.queue.push(holder);
+    this.pump();
+    return holder.state === "held";
+  }
+
+  /** Releases a held holder (a no-op for anything else). */
+  release(holder: Holder): void {
+    if (holder.state !== "held") return;
+    holder.state = "released";
+    this.holders.delete(holder);
+    if (holder.kind === "read") {
+      if (holder.counted) this.readers--;
+      holder.counted = false;
+    } else {
+      // Take the suspended read claims back before the write goes: the global write
+      // then turns into a read with no gap in between.
+      for (const read of holder.suspends) this.resume(read);
+      this.writeClaims--;
+    }
+    this.pump();
+  }
+
+  /** Drops a waiting holder (cancelled or closed); true when it was still waiting. */
+  cancel(holder: Holder, reason: unknown): boolean {
+    const index = this.queue.indexOf(holder);
+    if (index < 0) return false;
+    this.queue.splice(index, 1);
+    for (const read of holder.suspends) this.resume(read);
+    holder.state = "released";
+    holder.settle?.reject(reason);
+    this.pump();
+    return true;
+  }
+
+  /** Rejects every waiter and releases every holder: the controller is closing. */
+  shutdown(reason: unknown): void {
+    for (const holder of [...this.queue]) this.cancel(holder, reason);
+    for (const holder of [...this.holders]) {
+      holder.state = "released";
+      holder.counted = false;
+    }
+    this.holders.clear();
+    this.readers = 0;
+    this.writeClaims = 0;
+    this.pump();
+    this.subscription.unsubscribe();
+  }
+
+  /** Whether this rank has any global request in flight (granted or not). */
+  get idle(): boolean {
+    return this.global.every((g) => g.state === "idle");
+  }
+
+  private activeAbove(holder: Holder): { write: boolean; reads: Holder[] } {
+    let write = false;
+    const reads: Holder[] = [];
+    for (let h = holder.parent; h; h = h.parent) {
+      if (h.owner !== holder.owner || !h.active) continue;
+      if (h.kind === "write") write = true;
+      else reads.push(h);
+    }
+    return { write, reads };
+  }
+
+  private suspend(read: Holder): void {
+    if (read.suspended++ === 0 && read.counted) {
+      read.counted = false;
+      this.readers--;
+    }
+  }
+
+  private resume(read: Holder): void {
+    if (--read.suspended === 0 && read.state === "held") {
+      read.counted = true;
+      this.readers++;
+    }
+  }
+
+  private grant(holder: Holder): void {
+    holder.state = "held";
+    this.holders.add(holder);
+    if (holder.kind === "read") {
+      holder.counted = true;
+      this.readers++;
+    } else {
+      this.writeClaims++;
+    }
+    holder.settle?.resolve();
+  }
+
+  private onGrant(event: GrantEvent): void {
+    const request = this.global[event.kind];
+    if (event.seq !== request.seq) return;
+    if (request.state === "acquiring" || request.state === "withdrawing") {
+      // A grant that won the race with its withdrawal is kept: pump() releases it
+      // when nobody here needs it.
+      request.state = event.granted ? "held" : "idle";
+      this.pump();
+    }
+  }
+
+  private begin(kind: GlobalKind): void {
+    const request = this.global[kind];
+    request.seq = (request.seq + 1) >>> 0;
+    request.state = this.backend.begin(kind, request.seq) ? "held" : "acquiring";
+    request.unused = true;
+  }
+
+  private withdraw(kind: GlobalKind): void {
+    const request = this.global[kind];
+    request.state = "withdrawing";
+    this.backend.withdraw(kind, request.seq);
+  }
+
+  private end(kind: GlobalKind, downgrade: boolean): void {
+    this.backend.end(kind, downgrade);
+    this.global[kind].state = "idle";
+    if (downgrade) this.global[GlobalKind.Read].state = "held";
+  }
+
+  /** Brings the global requests in line with what local tasks need, and admits waiters. */
+  private pump(): void {
+    const read = this.global[GlobalKind.Read];
+    const write = this.global[GlobalKind.Write];
+    const headKind = () => this.queue[0]?.kind;
+
+    // A finished writer gives the global write back (no local handover: remote writers
+    // keep their place); a fresh grant waits for the writer it was requested for.
+    if (
+      write.state === "held" &&
+      this.writeClaims === 0 &&
+      !(write.unused && headKind() === "write")
+    ) {
+      this.end(GlobalKind.Write, this.readers > 0 || headKind() === "read");
+    }
+    if (write.state === "acquiring" && headKind() !== "write") this.withdraw(GlobalKind.Write);
+    if (read.state === "acquiring" && headKind() !== "read") this.withdraw(GlobalKind.Read);
+
+    while (this.queue.length > 0 && this.writeClaims === 0) {
+      const head = this.queue[0]!;
+      if (head.kind === "read") {
+        if (write.state !== "idle") break;
+        if (read.state === "idle") this.begin(GlobalKind.Read);
+        if (read.state !== "held") break;
+        this.queue.shift();
+        this.grant(head);
+      } else {
+        if (write.state === "idle") this.begin(GlobalKind.Write);
+        if (write.state !== "held") break;
+        write.unused = false;
+        this.queue.shift();
+        this.grant(head);
+        break;
+      }
+    }
+
+    // Admission above used the global read if anyone could: nobody needs it now.
+    if (read.state === "held" && this.readers === 0) this.end(GlobalKind.Read, false);
+  }
+}

@@ -1,0 +1,66 @@
+import { EMPTY, type Observable } from "rxjs";
+
+/** The two lock kinds of the global readers-writer lock; numbers match the addon. */
+export const GlobalKind = { Read: 0, Write: 1 } as const;
+export type GlobalKind = (typeof GlobalKind)[keyof typeof GlobalKind];
+
+/** The outcome of a global request that was not granted at once. */
+export interface GrantEvent {
+  kind: GlobalKind;
+  seq: number;
+  /** false: the request was withdrawn before it was granted. */
+  granted: boolean;
+}
+
+/**
+ * One controller's share of the global lock and its collectives. A rank holds at most
+ * one global read and one global write request at a time; the scheduler shares them out.
+ */
+export interface WindowBackend {
+  readonly rank: number;
+  readonly size: number;
+  readonly master: number;
+  /** Outcomes of requests that `begin` did not grant at once, in order. */
+  readonly grants$: Observable<GrantEvent>;
+  /** true: granted now; false: a GrantEvent with this seq follows on grants$. */
+  begin(kind: GlobalKind, seq: number): boolean;
+  /** Release; a write released with `downgrade` turns into a read with no gap. */
+  end(kind: GlobalKind, downgrade: boolean): void;
+  /** Withdraw a pending request; its GrantEvent still follows (granted or not). */
+  withdraw(kind: GlobalKind, seq: number): void;
+  /** Collective: every rank of the controller meets here. */
+  barrier(): Promise<void>;
+  /** Collective: the lowest and highest `value` any rank passed. */
+  agree(value: number): Promise<{ low: number; high: number }>;
+  /** Collective: the root's bytes, on every rank. */
+  broadcast(root: number, payload: Uint8Array | null): Promise<Uint8Array>;
+  /** Collective: frees what the backend holds. */
+  free(): Promise<void>;
+  /** The lock counters (readIn, readOut, writeIn, writeOut), where this rank can see them. */
+  counters(): number[] | null;
+}
+
+/** A job of one rank: the global lock is always free, collectives are immediate. */
+export class LocalWindow implements WindowBackend {
+  readonly rank = 0;
+  readonly size = 1;
+  readonly master = 0;
+  readonly grants$: Observable<GrantEvent> = EMPTY;
+
+  begin(): boolean {
+    return true;
+  }
+  end(): void {}
+  withdraw(): void {}
+  async barrier(): Promise<void> {}
+  async agree(value: number): Promise<{ low: number; high: number }> {
+    return { low: value, high: value };
+  }
+  async broadcast(_root: number, payload: Uint8Array | null): Promise<Uint8Array> {
+    return payload ?? new Uint8Array(0);
+  }
+  async free(): Promise<void> {}
+  counters(): null {
+    return null;
+  }
+}

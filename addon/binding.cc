@@ -143,9 +143,18 @@ Napi::Value Broadcast(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// beginLock(window, kind, seq, jsPolls) -> 0 thread polls, 1 granted, 2 caller polls
 Napi::Value BeginLock(const Napi::CallbackInfo& info) {
-  bool granted = ProgressThread::instance().beginLock(i32(info, 0), kindAt(info, 1), u32(info, 2));
-  return Napi::Boolean::New(info.Env(), granted);
+  auto pending = ProgressThread::instance().beginLock(i32(info, 0), kindAt(info, 1), u32(info, 2),
+                                                      info[3].As<Napi::Boolean>().Value());
+  return Napi::Number::New(info.Env(), static_cast<int32_t>(pending));
+}
+
+// pollLock(window, kind, seq, handOver) -> 0 thread polls, 1 granted, 2 caller polls
+Napi::Value PollLock(const Napi::CallbackInfo& info) {
+  auto pending = ProgressThread::instance().pollLock(i32(info, 0), kindAt(info, 1), u32(info, 2),
+                                                     info[3].As<Napi::Boolean>().Value());
+  return Napi::Number::New(info.Env(), static_cast<int32_t>(pending));
 }
 
 Napi::Value EndLock(const Napi::CallbackInfo& info) {
@@ -185,6 +194,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("agree", Napi::Function::New(env, Agree));
   exports.Set("broadcast", Napi::Function::New(env, Broadcast));
   exports.Set("beginLock", Napi::Function::New(env, BeginLock));
+  exports.Set("pollLock", Napi::Function::New(env, PollLock));
   exports.Set("endLock", Napi::Function::New(env, EndLock));
   exports.Set("withdrawLock", Napi::Function::New(env, WithdrawLock));
   exports.Set("readCounters", Napi::Function::New(env, ReadCounters));

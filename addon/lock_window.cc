@@ -12,8 +12,9 @@ LockWindow::LockWindow(MPI_Comm comm, MPI_Win win, int master, int64_t* base)
       atomics_(win, master),
       lock_(atomics_) {}
 
-LockWindow::Begin LockWindow::begin(LockKind kind, uint32_t seq) {
+LockWindow::Begin LockWindow::begin(LockKind kind, uint32_t seq, bool jsPolls) {
   Slot& s = slot(kind);
+  s.jsPolls = false;
   if (s.state == State::kWithdrawing) {
     // The old request must finish withdrawing first; poll() starts this one after.
     s.restart = true;
@@ -23,11 +24,22 @@ LockWindow::Begin LockWindow::begin(LockKind kind, uint32_t seq) {
   s.seq = seq;
   bool granted = kind == LockKind::kRead ? lock_.readBegin() : lock_.writeBegin();
   s.state = granted ? State::kHeld : State::kPending;
+  s.jsPolls = !granted && jsPolls;
   return granted ? Begin::kGranted : Begin::kPending;
 }
 
-LockWindow::Begin LockWindow::beginRead(uint32_t seq) { return begin(LockKind::kRead, seq); }
-LockWindow::Begin LockWindow::beginWrite(uint32_t seq) { return begin(LockKind::kWrite, seq); }
+bool LockWindow::pollFromJs(LockKind kind, uint32_t seq, bool handOver) {
+  Slot& s = slot(kind);
+  if (s.state != State::kPending || s.seq != seq || !s.jsPolls) return false;
+  bool granted = kind == LockKind::kRead ? lock_.readPoll() : lock_.writePoll();
+  if (granted) {
+    s.state = State::kHeld;
+    s.jsPolls = false;
+  } else if (handOver) {
+    s.jsPolls = false;
+  }
+  return granted;
+}
 
 void LockWindow::endRead() {
   if (read_.state != State::kHeld) return;
@@ -52,7 +64,10 @@ bool LockWindow::withdraw(LockKind kind, uint32_t seq) {
     s.restart = false;
     return true;
   }
-  if (s.state == State::kPending && s.seq == seq) s.state = State::kWithdrawing;
+  if (s.state == State::kPending && s.seq == seq) {
+    s.state = State::kWithdrawing;
+    s.jsPolls = false;
+  }
   return false;
 }
 
@@ -60,7 +75,7 @@ LockWindow::PollResult LockWindow::poll(LockKind kind) {
   Slot& s = slot(kind);
   PollResult r;
   r.seq = s.seq;
-  if (s.state == State::kPending) {
+  if (s.state == State::kPending && !s.jsPolls) {
     bool granted = kind == LockKind::kRead ? lock_.readPoll() : lock_.writePoll();
     if (granted) {
       s.state = State::kHeld;
@@ -90,7 +105,7 @@ LockWindow::PollResult LockWindow::poll(LockKind kind) {
 
 bool LockWindow::busy() const {
   auto waiting = [](const Slot& s) {
-    return s.state == State::kPending || s.state == State::kWithdrawing;
+    return (s.state == State::kPending && !s.jsPolls) || s.state == State::kWithdrawing;
   };
   return waiting(read_) || waiting(write_);
 }
@@ -100,6 +115,7 @@ void LockWindow::releaseEverything() {
   endWrite(false);
   for (Slot* s : {&read_, &write_}) {
     if (s->state == State::kPending) s->state = State::kWithdrawing;
+    s->jsPolls = false;
     s->restart = false;
   }
 }

@@ -19,8 +19,12 @@ class LockWindow {
 
   LockWindow(MPI_Comm comm, MPI_Win win, int master, int64_t* base);
 
-  Begin beginRead(uint32_t seq);
-  Begin beginWrite(uint32_t seq);
+  // `jsPolls`: the JavaScript thread polls this request itself for a while (pollFromJs)
+  // before it hands it over to the progress thread; until then the thread leaves it alone.
+  Begin begin(LockKind kind, uint32_t seq, bool jsPolls = false);
+  // One poll of a request the JavaScript thread polls: true when granted now. `handOver`
+  // passes a still pending request on to the progress thread.
+  bool pollFromJs(LockKind kind, uint32_t seq, bool handOver);
   void endRead();
   void endWrite(bool downgrade);
   // Withdraw the pending request `seq`. One that was granted already is left alone (its
@@ -50,12 +54,12 @@ class LockWindow {
   struct Slot {
     State state = State::kIdle;
     uint32_t seq = 0;
+    bool jsPolls = false;  // the JavaScript thread polls it (the progress thread skips it)
     bool restart = false;  // a new request arrived while withdrawing
     uint32_t restartSeq = 0;
   };
   Slot& slot(LockKind kind) { return kind == LockKind::kRead ? read_ : write_; }
   const Slot& slot(LockKind kind) const { return kind == LockKind::kRead ? read_ : write_; }
-  Begin begin(LockKind kind, uint32_t seq);
 
   MPI_Comm comm_;
   MPI_Win win_;

@@ -112,18 +112,19 @@ void ProgressThread::broadcast(uint32_t token, int32_t id, int root, const uint8
   });
 }
 
-bool ProgressThread::beginLock(int32_t id, LockKind kind, uint32_t seq) {
+ProgressThread::Pending ProgressThread::beginLock(int32_t id, LockKind kind, uint32_t seq,
+                                                  bool jsPolls) {
   if (serialized_) {
     std::unique_lock<std::mutex> lock(mpi_, std::try_to_lock);
     if (lock.owns_lock()) {
       auto it = windows_.find(id);
       if (it != windows_.end() && it->second.window) {
-        LockWindow& w = *it->second.window;
-        bool granted = (kind == LockKind::kRead ? w.beginRead(seq) : w.beginWrite(seq)) ==
-                       LockWindow::Begin::kGranted;
+        bool granted = it->second.window->begin(kind, seq, jsPolls) == LockWindow::Begin::kGranted;
         lock.unlock();
-        if (!granted) post([] {});  // wake the thread to poll
-        return granted;
+        if (granted) return Pending::kGranted;
+        if (jsPolls) return Pending::kJsPolls;
+        post([] {});  // wake the thread to poll
+        return Pending::kThreadPolls;
       }
     }
   }
@@ -132,9 +133,7 @@ bool ProgressThread::beginLock(int32_t id, LockKind kind, uint32_t seq) {
     std::lock_guard<std::mutex> lock(mpi_);
     auto it = windows_.find(id);
     if (it == windows_.end()) return;
-    LockWindow& w = *it->second.window;
-    auto begun = kind == LockKind::kRead ? w.beginRead(seq) : w.beginWrite(seq);
-    if (begun == LockWindow::Begin::kGranted) {
+    if (it->second.window->begin(kind, seq) == LockWindow::Begin::kGranted) {
       Completion c{Completion::Type::kGranted};
       c.window = id;
       c.lockKind = kind;
@@ -142,7 +141,24 @@ bool ProgressThread::beginLock(int32_t id, LockKind kind, uint32_t seq) {
       outbox_.push_back(std::move(c));
     }
   });
-  return false;
+  return Pending::kThreadPolls;
+}
+
+ProgressThread::Pending ProgressThread::pollLock(int32_t id, LockKind kind, uint32_t seq,
+                                                 bool handOver) {
+  std::unique_lock<std::mutex> lock(mpi_, std::defer_lock);
+  if (handOver) {
+    lock.lock();
+  } else if (!lock.try_lock()) {
+    return Pending::kJsPolls;
+  }
+  auto it = windows_.find(id);
+  if (it == windows_.end()) return Pending::kJsPolls;
+  if (it->second.window->pollFromJs(kind, seq, handOver)) return Pending::kGranted;
+  if (!handOver) return Pending::kJsPolls;
+  lock.unlock();
+  post([] {});
+  return Pending::kThreadPolls;
 }
 
 void ProgressThread::endLock(int32_t id, LockKind kind, bool downgrade) {

@@ -48,9 +48,13 @@ class ProgressThread {
   void broadcast(uint32_t token, int32_t window, int root, const uint8_t* data, size_t size,
                  size_t chunk);
 
-  // Lock requests. begin returns true when granted synchronously; otherwise a kGranted
-  // (or kWithdrawn) completion with the same seq follows.
-  bool beginLock(int32_t window, LockKind kind, uint32_t seq);
+  // Lock requests. beginLock answers kGranted (granted synchronously), kJsPolls (pending;
+  // the caller polls it with pollLock, asked for by `jsPolls`) or kThreadPolls (pending;
+  // a kGranted or kWithdrawn completion with the same seq follows).
+  enum class Pending : int32_t { kThreadPolls = 0, kGranted = 1, kJsPolls = 2 };
+  Pending beginLock(int32_t window, LockKind kind, uint32_t seq, bool jsPolls);
+  // One poll of a request the JavaScript thread polls; `handOver` gives it to the thread.
+  Pending pollLock(int32_t window, LockKind kind, uint32_t seq, bool handOver);
   void endLock(int32_t window, LockKind kind, bool downgrade);
   // Withdraw the pending request `seq`: a kWithdrawn completion follows, or a kGranted one
   // if the grant won the race (the caller then releases it).

@@ -109,7 +109,7 @@ export class WindowController implements AsyncDisposable {
   async #run<T>(kind: LockKind, fn: () => T | Promise<T>, options?: LockOptions): Promise<T> {
     const handle = await this.#acquire(kind, options);
     try {
-      return await runWithHolder(handleHolder.get(handle)!, fn);
+      return await runWithHolder(handle.holder, fn);
     } finally {
       handle.release();
     }
@@ -122,7 +122,6 @@ export class WindowController implements AsyncDisposable {
       if (signal?.aborted) throw new LockAbortedError(signal.reason);
       const holder = new Holder(kind, this, currentHolder());
       const handle = new LockHandle(holder, this.#scheduler);
-      handleHolder.set(handle, holder);
       if (this.#scheduler.request(holder)) return Promise.resolve(handle);
       return new Promise<LockHandle>((resolve, reject) => {
         let timer: NodeJS.Timeout | undefined;
@@ -148,5 +147,3 @@ export class WindowController implements AsyncDisposable {
     }
   }
 }
-
-const handleHolder = new WeakMap<LockHandle, Holder>();

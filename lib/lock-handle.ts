@@ -33,7 +33,12 @@ export class LockHandle implements AsyncDisposable, Disposable {
 
   /** True once the lock has been released (or its controller closed). */
   get released(): boolean {
-    return this.#holder.state !== "held";
+    return this.#holder.state !== "held" || this.#scheduler.closed;
+  }
+
+  /** @internal The acquisition behind this handle. */
+  get holder(): Holder {
+    return this.#holder;
   }
 
   /** Releases the lock now; a second call does nothing. */
@@ -55,6 +60,6 @@ export class LockHandle implements AsyncDisposable, Disposable {
   }
 
   #bind(): void {
-    if (this.#holder.state === "held") enterHolder(this.#holder);
+    if (!this.released) enterHolder(this.#holder);
   }
 }

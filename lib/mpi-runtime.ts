@@ -1,4 +1,4 @@
-import { filter, firstValueFrom, map, type Observable, Subject } from "rxjs";
+import { filter, firstValueFrom, map, merge, type Observable, Subject } from "rxjs";
 
 import { MpiError } from "./errors.js";
 import { type Completion, CompletionType, type NativeBinding } from "./native.js";
@@ -86,12 +86,26 @@ export class MpiRuntime {
   }
 }
 
+/** beginLock / pollLock answers (addon/progress_thread.h, ProgressThread::Pending). */
+const Pending = { ThreadPolls: 0, Granted: 1, JsPolls: 2 } as const;
+
+/**
+ * How long a waiting request is polled from the JavaScript thread (between turns of the
+ * event loop) before the progress thread takes it over: a short wait then costs no
+ * thread hop. `MPILOCK_SPIN_US` sets it (0: never).
+ */
+const defaultSpinMicros = 100;
+
 /** A controller's lock window and communicator in the native runtime. */
 export class MpiWindow implements WindowBackend {
   readonly grants$: Observable<GrantEvent>;
   readonly rank: number;
   readonly size: number;
   private readonly chunkBytes: number;
+  private readonly spinMs: number;
+  private readonly polledHere = new Subject<GrantEvent>();
+  /** The seq this thread polls, per kind (-1: none). */
+  private readonly spinning = [-1, -1];
 
   constructor(
     private readonly runtime: MpiRuntime,
@@ -102,7 +116,9 @@ export class MpiWindow implements WindowBackend {
     this.size = runtime.size;
     const chunk = Number(process.env.MPILOCK_BCAST_CHUNK);
     this.chunkBytes = Number.isInteger(chunk) && chunk > 0 ? chunk : defaultChunkBytes;
-    this.grants$ = runtime.completions$.pipe(
+    const spin = Number(process.env.MPILOCK_SPIN_US ?? defaultSpinMicros);
+    this.spinMs = Number.isFinite(spin) && spin >= 0 ? spin / 1000 : defaultSpinMicros / 1000;
+    const fromThread = runtime.completions$.pipe(
       filter(
         (c) =>
           c.window === id &&
@@ -114,12 +130,33 @@ export class MpiWindow implements WindowBackend {
         granted: c.type === CompletionType.Granted,
       })),
     );
+    this.grants$ = merge(fromThread, this.polledHere);
   }
 
   begin(kind: GlobalKind, seq: number): boolean {
-    const granted = this.runtime.binding.beginLock(this.id, kind, seq);
-    if (!granted) this.runtime.expectCompletion();
-    return granted;
+    const answer = this.runtime.binding.beginLock(this.id, kind, seq, this.spinMs > 0);
+    if (answer === Pending.Granted) return true;
+    if (answer === Pending.ThreadPolls) this.runtime.expectCompletion();
+    else this.spin(kind, seq);
+    return false;
+  }
+
+  private spin(kind: GlobalKind, seq: number): void {
+    const binding = this.runtime.binding;
+    const deadline = performance.now() + this.spinMs;
+    this.spinning[kind] = seq;
+    const poll = (): void => {
+      if (this.spinning[kind] !== seq) return; // withdrawn meanwhile
+      const answer = binding.pollLock(this.id, kind, seq, performance.now() >= deadline);
+      if (answer === Pending.JsPolls) {
+        setImmediate(poll);
+        return;
+      }
+      this.spinning[kind] = -1;
+      if (answer === Pending.Granted) this.polledHere.next({ kind, seq, granted: true });
+      else this.runtime.expectCompletion();
+    };
+    setImmediate(poll);
   }
 
   end(kind: GlobalKind, downgrade: boolean): void {
@@ -127,6 +164,11 @@ export class MpiWindow implements WindowBackend {
   }
 
   withdraw(kind: GlobalKind, seq: number): void {
+    if (this.spinning[kind] === seq) {
+      // The progress thread reports the withdrawal of a request polled here, too.
+      this.spinning[kind] = -1;
+      this.runtime.expectCompletion();
+    }
     this.runtime.binding.withdrawLock(this.id, kind, seq);
   }
 

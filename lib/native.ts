@@ -48,7 +48,10 @@ export interface NativeBinding {
     payload: Uint8Array | null,
     chunkBytes: number,
   ): void;
-  beginLock(window: number, kind: number, seq: number): boolean;
+  /** 0: the progress thread polls it, 1: granted, 2: the caller polls it (pollLock). */
+  beginLock(window: number, kind: number, seq: number, callerPolls: boolean): number;
+  /** 0: handed to the progress thread, 1: granted, 2: still pending. */
+  pollLock(window: number, kind: number, seq: number, handOver: boolean): number;
   endLock(window: number, kind: number, downgrade: boolean): void;
   withdrawLock(window: number, kind: number, seq: number): void;
   readCounters(window: number): number[] | null;

@@ -1,6 +1,6 @@
 import type { Subscription } from "rxjs";
 
-import { Holder } from "./holder.js";
+import { Holder, type LockKind } from "./holder.js";
 import { GlobalKind, type GrantEvent, type WindowBackend } from "./window-backend.js";
 
 type GlobalState = "idle" | "acquiring" | "held" | "withdrawing";
@@ -35,7 +35,8 @@ export class RankScheduler {
     { state: "idle", seq: 0, unused: false },
   ];
   private readonly subscription: Subscription;
-  private readonly holders = new Set<Holder>();
+  /** Set by shutdown(): every holder counts as released from then on. */
+  closed = false;
 
   constructor(private readonly backend: WindowBackend) {
     this.subscription = backend.grants$.subscribe((g) => this.onGrant(g));
@@ -62,7 +63,7 @@ export class RankScheduler {
   release(holder: Holder): void {
     if (holder.state !== "held") return;
     holder.state = "released";
-    this.holders.delete(holder);
+    if (this.closed) return;
     if (holder.kind === "read") {
       if (holder.counted) this.readers--;
       holder.counted = false;
@@ -90,15 +91,32 @@ export class RankScheduler {
   /** Rejects every waiter and releases every holder: the controller is closing. */
   shutdown(reason: unknown): void {
     for (const holder of [...this.queue]) this.cancel(holder, reason);
-    for (const holder of [...this.holders]) {
-      holder.state = "released";
-      holder.counted = false;
-    }
-    this.holders.clear();
+    this.closed = true;
     this.readers = 0;
     this.writeClaims = 0;
     this.pump();
     this.subscription.unsubscribe();
+  }
+
+  /**
+   * Gives up the active read claims of the async context whose innermost holder is
+   * `parent`, for a wait that other ranks' writers must get through (a fence). Returns
+   * them for {@link resumeReads}, and whether the context holds a write.
+   */
+  stepAside(parent: Holder | undefined, owner: object): { reads: Holder[]; holdsWrite: boolean } {
+    const probe = new Holder("read", owner, parent);
+    const { write, reads } = this.activeAbove(probe);
+    for (const read of reads) this.suspend(read);
+    this.pump();
+    return { reads, holdsWrite: write };
+  }
+
+  /**
+   * Takes read claims given up by {@link stepAside} back. Call only while this rank holds
+   * a read claim of its own (so the global read is held), e.g. a fresh read() handle.
+   */
+  resumeReads(reads: Holder[]): void {
+    for (const read of reads) this.resume(read);
   }
 
   /** Whether this rank has any global request in flight (granted or not). */
@@ -133,7 +151,6 @@ export class RankScheduler {
 
   private grant(holder: Holder): void {
     holder.state = "held";
-    this.holders.add(holder);
     if (holder.kind === "read") {
       holder.counted = true;
       this.readers++;
@@ -177,7 +194,7 @@ export class RankScheduler {
   private pump(): void {
     const read = this.global[GlobalKind.Read];
     const write = this.global[GlobalKind.Write];
-    const headKind = () => this.queue[0]?.kind;
+    const headKind = (): LockKind | undefined => this.queue[0]?.kind;
 
     // A finished writer gives the global write back (no local handover: remote writers
     // keep their place); a fresh grant waits for the writer it was requested for.

@@ -1,4 +1,4 @@
-import { EMPTY, type Observable } from "rxjs";
+import { type Observable, Subject } from "rxjs";
 
 /** The two lock kinds of the global readers-writer lock; numbers match the addon. */
 export const GlobalKind = { Read: 0, Write: 1 } as const;
@@ -40,18 +40,48 @@ export interface WindowBackend {
   counters(): number[] | null;
 }
 
-/** A job of one rank: the global lock is always free, collectives are immediate. */
+/**
+ * A job of one rank: the global lock is this process's only, collectives are immediate.
+ * Its one global read and one global write still exclude each other, as across ranks:
+ * the scheduler relies on that when a task upgrades a read to a write.
+ */
 export class LocalWindow implements WindowBackend {
   readonly rank = 0;
   readonly size = 1;
   readonly master = 0;
-  readonly grants$: Observable<GrantEvent> = EMPTY;
+  private readonly grants = new Subject<GrantEvent>();
+  readonly grants$: Observable<GrantEvent> = this.grants.asObservable();
+  private readonly held = [false, false];
+  private readonly waiting: (number | undefined)[] = [undefined, undefined];
 
-  begin(): boolean {
+  begin(kind: GlobalKind, seq: number): boolean {
+    const other = kind === GlobalKind.Read ? GlobalKind.Write : GlobalKind.Read;
+    if (this.held[other]) {
+      this.waiting[kind] = seq;
+      return false;
+    }
+    this.held[kind] = true;
     return true;
   }
-  end(): void {}
-  withdraw(): void {}
+
+  end(kind: GlobalKind, downgrade: boolean): void {
+    this.held[kind] = false;
+    if (downgrade) this.held[GlobalKind.Read] = true;
+    const other = kind === GlobalKind.Read ? GlobalKind.Write : GlobalKind.Read;
+    const seq = this.waiting[other];
+    if (seq !== undefined && !this.held[kind]) {
+      this.waiting[other] = undefined;
+      this.held[other] = true;
+      this.grants.next({ kind: other, seq, granted: true });
+    }
+  }
+
+  withdraw(kind: GlobalKind, seq: number): void {
+    if (this.waiting[kind] !== seq) return;
+    this.waiting[kind] = undefined;
+    queueMicrotask(() => this.grants.next({ kind, seq, granted: false }));
+  }
+
   async barrier(): Promise<void> {}
   async agree(value: number): Promise<{ low: number; high: number }> {
     return { low: value, high: value };

@@ -32,11 +32,16 @@ export class Holder {
   }
 }
 
-const storage = new AsyncLocalStorage<Holder | undefined>();
+const storage = new AsyncLocalStorage<Holder | null>();
+// Switch the storage on now, at import. Node 20 gives promises their own context only
+// once a storage is on: switched on later, by the first enterWith(), the store would land
+// in a context shared by every continuation of older promises, so other tasks would see
+// this task's lock as their own. (run() with the current value would be a no-op.)
+storage.run(null, () => undefined);
 
 /** The innermost holder of the current async context. */
 export function currentHolder(): Holder | undefined {
-  return storage.getStore();
+  return storage.getStore() ?? undefined;
 }
 
 /** Makes `holder` current for the rest of this async context (and what it starts). */
@@ -46,7 +51,7 @@ export function enterHolder(holder: Holder): void {
 
 /** Restores the context that was current before `holder`, if `holder` is still current. */
 export function leaveHolder(holder: Holder): void {
-  if (storage.getStore() === holder) storage.enterWith(holder.parent);
+  if (storage.getStore() === holder) storage.enterWith(holder.parent ?? null);
 }
 
 /** Runs `fn` with `holder` current. */

@@ -1,4 +1,11 @@
 import { ClosedError, InvalidArgumentError, LockAbortedError, LockTimeoutError } from "./errors.js";
+import {
+  type Fence,
+  FenceCoordinator,
+  type FenceHost,
+  type FenceOptions,
+  type SingleWriteOptions,
+} from "./fence.js";
 import { currentHolder, Holder, type LockKind, runWithHolder } from "./holder.js";
 import { LockHandle } from "./lock-handle.js";
 import { RankScheduler } from "./scheduler.js";
@@ -55,6 +62,7 @@ export class WindowController implements AsyncDisposable {
   readonly backend: WindowBackend;
   readonly #scheduler: RankScheduler;
   #closing: Promise<void> | undefined;
+  #fences: FenceCoordinator | undefined;
 
   /** @internal */
   constructor(backend: WindowBackend) {
@@ -91,6 +99,46 @@ export class WindowController implements AsyncDisposable {
   }
 
   /**
+   * Collective: every rank calls it, naming the same writer `rank` (default: the master).
+   * The writer does the work under the write lock, the other ranks skip it, the work's
+   * result reaches every rank (msgpack over MPI broadcast), and all ranks resume together.
+   *
+   * - `singleWrite(fn, { rank })`: the writer runs `fn` under the write lock; every rank
+   *   resolves with its return value (the writer with the value itself, the others with a
+   *   copy). If `fn` throws, every rank rejects with a `FenceError`
+   *   (`ERR_MPILOCK_FENCE_WRITER_FAILED`, the writer's error name, message and stack).
+   * - `singleWrite({ rank, handle })`: resolves with a {@link Fence} for `await using`; the
+   *   writer holds the write lock until the fence ends, and gets `handle` as
+   *   `fence.handle` (the others get `null`).
+   *
+   * A bad or mismatched `rank` is an `InvalidArgumentError` on every rank. Inside a read
+   * block, the non-writers give their read claims up for the fence and the writer
+   * upgrades; a rank other than the writer must not hold a write lock of this controller
+   * where it calls singleWrite() (`ERR_MPILOCK_FENCE_WRITE_HELD`, on every rank).
+   *
+   * @example
+   * ```ts
+   * const path = await ctrl.singleWrite(async () => {
+   *   await createFile("hello.h5");
+   *   return "hello.h5";
+   * });
+   *
+   * await using fence = await ctrl.singleWrite({ rank: 1, handle: db });
+   * if (fence.guard()) fence.share(await fence.handle!.insert(row));
+   * const id = await fence.collect<number>();
+   * ```
+   */
+  singleWrite<T>(fn: () => T | Promise<T>, options?: SingleWriteOptions): Promise<Awaited<T>>;
+  singleWrite<H = null>(options?: FenceOptions<H>): Promise<Fence<H>>;
+  singleWrite<T, H>(
+    a?: FenceOptions<H> | (() => T | Promise<T>),
+    b?: SingleWriteOptions,
+  ): Promise<Awaited<T> | Fence<H>> {
+    this.#fences ??= new FenceCoordinator(this.#fenceHost());
+    return typeof a === "function" ? this.#fences.call(a, b) : this.#fences.open<H>(a);
+  }
+
+  /**
    * Collective: every rank must call it. Rejects this rank's waiting requests, releases
    * what it holds, and frees the window. Idempotent.
    */
@@ -104,6 +152,29 @@ export class WindowController implements AsyncDisposable {
 
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
+  }
+
+  #fenceHost(): FenceHost {
+    return {
+      rank: this.rank,
+      size: this.size,
+      master: this.master,
+      backend: this.backend,
+      closed: () => this.closed,
+      write: () => this.write(),
+      holdsWrite: (parent) => {
+        for (let h = parent; h; h = h.parent) {
+          if (h.owner === this && h.kind === "write" && h.active) return true;
+        }
+        return false;
+      },
+      stepAside: (parent) => this.#scheduler.stepAside(parent, this).reads,
+      resumeReads: async (reads) => {
+        const own = await this.read();
+        this.#scheduler.resumeReads(reads);
+        own.release();
+      },
+    };
   }
 
   async #run<T>(kind: LockKind, fn: () => T | Promise<T>, options?: LockOptions): Promise<T> {

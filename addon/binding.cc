@@ -74,6 +74,8 @@ Napi::Value Start(const Napi::CallbackInfo& info) {
   options.minBackoff = micros("minBackoffUs", options.minBackoff);
   options.maxBackoff = micros("maxBackoffUs", options.maxBackoff);
   options.idleProgress = micros("idleProgressUs", options.idleProgress);
+  Napi::Value bias = opts.Get("biasedReads");
+  if (bias.IsBoolean()) options.biasedReads = bias.As<Napi::Boolean>();
   deliveries = Napi::ThreadSafeFunction::New(env, info[0].As<Napi::Function>(), "mpilock", 0, 1);
   deliveries.Ref(env);  // until the init completion arrives
   keptAlive = true;

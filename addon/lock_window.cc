@@ -4,13 +4,38 @@
 
 namespace mpilock {
 
-LockWindow::LockWindow(MPI_Comm comm, MPI_Win win, int master, int64_t* base)
+LockWindow::LockWindow(MPI_Comm comm, MPI_Win win, int master, int64_t* base, bool biasedReads)
     : comm_(comm),
       win_(win),
       master_(master),
       base_(base),
       atomics_(win, master),
-      lock_(atomics_) {}
+      lock_(atomics_),
+      bias_(base, biasedReads) {
+  MPI_Comm_rank(comm, &rank_);
+  MPI_Comm_size(comm, &size_);
+}
+
+bool LockWindow::granted(LockKind kind) {
+  if (kind == LockKind::kRead) return lock_.readPoll();
+  if (lock_.writePoll()) return true;
+  // Readers ahead of this writer: ask ranks that cache a read hold to give it back.
+  if (lock_.writeDraining() && !revokedForThisWrite_) {
+    revokedForThisWrite_ = true;
+    for (int r = 0; r < size_; ++r) {
+      if (r != rank_) atomics_.addAt(r, kRevokeSlot, 1);
+    }
+    atomics_.flushAll();
+    return lock_.writePoll();
+  }
+  return false;
+}
+
+void LockWindow::readEnd(ReadBias::Clock::time_point now, bool revoked) {
+  lock_.readEnd();
+  read_.state = State::kIdle;
+  if (revoked) bias_.inhibit(now);
+}
 
 LockWindow::Begin LockWindow::begin(LockKind kind, uint32_t seq, bool jsPolls) {
   Slot& s = slot(kind);
@@ -22,7 +47,23 @@ LockWindow::Begin LockWindow::begin(LockKind kind, uint32_t seq, bool jsPolls) {
     return Begin::kPending;
   }
   s.seq = seq;
-  bool granted = kind == LockKind::kRead ? lock_.readBegin() : lock_.writeBegin();
+  bool granted;
+  if (kind == LockKind::kRead) {
+    if (s.state == State::kCached) {
+      if (!bias_.revokedSince(readSeen_)) {
+        s.state = State::kHeld;  // no remote atomic at all
+        return Begin::kGranted;
+      }
+      readEnd(ReadBias::Clock::now(), true);
+    }
+    readSeen_ = bias_.snapshot();  // before entering: a revocation after it is seen
+    granted = lock_.readBegin();
+  } else {
+    // Our own cached read would be among the readers this writer waits for.
+    if (read_.state == State::kCached) readEnd(ReadBias::Clock::now(), false);
+    revokedForThisWrite_ = false;
+    granted = lock_.writeBegin() || this->granted(LockKind::kWrite);
+  }
   s.state = granted ? State::kHeld : State::kPending;
   s.jsPolls = !granted && jsPolls;
   return granted ? Begin::kGranted : Begin::kPending;
@@ -31,7 +72,7 @@ LockWindow::Begin LockWindow::begin(LockKind kind, uint32_t seq, bool jsPolls) {
 bool LockWindow::pollFromJs(LockKind kind, uint32_t seq, bool handOver) {
   Slot& s = slot(kind);
   if (s.state != State::kPending || s.seq != seq || !s.jsPolls) return false;
-  bool granted = kind == LockKind::kRead ? lock_.readPoll() : lock_.writePoll();
+  bool granted = this->granted(kind);
   if (granted) {
     s.state = State::kHeld;
     s.jsPolls = false;
@@ -43,13 +84,32 @@ bool LockWindow::pollFromJs(LockKind kind, uint32_t seq, bool handOver) {
 
 void LockWindow::endRead() {
   if (read_.state != State::kHeld) return;
-  lock_.readEnd();
-  read_.state = State::kIdle;
+  auto now = ReadBias::Clock::now();
+  if (write_.state == State::kIdle && bias_.mayCache(readSeen_, now)) {
+    read_.state = State::kCached;
+    cachedSince_ = now;
+  } else {
+    readEnd(now, bias_.revokedSince(readSeen_));
+  }
+}
+
+bool LockWindow::watchCached(ReadBias::Clock::time_point now) {
+  if (read_.state != State::kCached) return false;
+  // Transports that emulate atomics apply a writer's revocation only while we poll MPI.
+  int flag = 0;
+  MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, comm_, &flag, MPI_STATUS_IGNORE);
+  bool revoked = bias_.revokedSince(readSeen_);
+  if (revoked || now - cachedSince_ >= ReadBias::kIdleRelease) {
+    readEnd(now, revoked);
+    return false;
+  }
+  return true;
 }
 
 void LockWindow::endWrite(bool downgrade) {
   if (write_.state != State::kHeld) return;
   if (downgrade && read_.state == State::kIdle) {
+    readSeen_ = bias_.snapshot();
     lock_.downgrade();
     read_.state = State::kHeld;
   } else {
@@ -76,8 +136,7 @@ LockWindow::PollResult LockWindow::poll(LockKind kind) {
   PollResult r;
   r.seq = s.seq;
   if (s.state == State::kPending && !s.jsPolls) {
-    bool granted = kind == LockKind::kRead ? lock_.readPoll() : lock_.writePoll();
-    if (granted) {
+    if (granted(kind)) {
       s.state = State::kHeld;
       r.granted = r.progressed = true;
     }
@@ -111,7 +170,8 @@ bool LockWindow::busy() const {
 }
 
 void LockWindow::releaseEverything() {
-  endRead();
+  if (read_.state == State::kCached) readEnd(ReadBias::Clock::now(), false);
+  if (read_.state == State::kHeld) readEnd(ReadBias::Clock::now(), false);
   endWrite(false);
   for (Slot* s : {&read_, &write_}) {
     if (s->state == State::kPending) s->state = State::kWithdrawing;

@@ -8,16 +8,18 @@
 #include "completion.h"
 #include "mpi_headers.h"
 #include "phase_fair_lock.h"
+#include "read_bias.h"
 #include "window_atomics.h"
 
 namespace mpilock {
 
 class LockWindow {
  public:
-  enum class State { kIdle, kPending, kHeld, kWithdrawing };
+  // kCached (reads only): held globally, released locally (see read_bias.h).
+  enum class State { kIdle, kPending, kHeld, kWithdrawing, kCached };
   enum class Begin { kGranted, kPending };
 
-  LockWindow(MPI_Comm comm, MPI_Win win, int master, int64_t* base);
+  LockWindow(MPI_Comm comm, MPI_Win win, int master, int64_t* base, bool biasedReads);
 
   // `jsPolls`: the JavaScript thread polls this request itself for a while (pollFromJs)
   // before it hands it over to the progress thread; until then the thread leaves it alone.
@@ -42,7 +44,10 @@ class LockWindow {
   };
   PollResult poll(LockKind kind);
 
-  bool busy() const;         // any request pending or withdrawing
+  bool busy() const;  // any request pending or withdrawing
+  bool readCached() const { return read_.state == State::kCached; }
+  // Gives a cached read back when it was revoked or unused for long; true while one stays.
+  bool watchCached(ReadBias::Clock::time_point now);
   void releaseEverything();  // at shutdown: withdraw what is pending, end what is held
 
   MPI_Comm comm() const { return comm_; }
@@ -61,12 +66,20 @@ class LockWindow {
   Slot& slot(LockKind kind) { return kind == LockKind::kRead ? read_ : write_; }
   const Slot& slot(LockKind kind) const { return kind == LockKind::kRead ? read_ : write_; }
 
+  bool granted(LockKind kind);  // lock_.readPoll / writePoll, revoking cached readers
+  void readEnd(ReadBias::Clock::time_point now, bool revoked);
+
   MPI_Comm comm_;
   MPI_Win win_;
   int master_;
   int64_t* base_;
+  int rank_ = 0, size_ = 1;
   WindowAtomics atomics_;
   PhaseFairLock<WindowAtomics> lock_;
+  ReadBias bias_;
+  int64_t readSeen_ = 0;  // revocation count when the read hold was taken
+  ReadBias::Clock::time_point cachedSince_{};
+  bool revokedForThisWrite_ = false;
   Slot read_, write_;
 };
 

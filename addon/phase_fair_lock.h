@@ -78,6 +78,9 @@ class PhaseFairLock {
     a_.fetchAdd(kReadIn, kReaderInc);
     writeEnd();
   }
+  // A writer that has its turn and waits for the readers ahead of it to leave.
+  bool writeDraining() const { return stage_ == Stage::kDrain; }
+
   // Withdraw a pending write request. A ticket cannot be given back, so a writer still
   // waiting for its turn hands the turn on when it comes; a draining writer leaves at once
   // (clearing its bits lets the readers it blocked in, the readers ahead stay counted).

@@ -65,7 +65,7 @@ void ProgressThread::post(Command command) {
 void ProgressThread::createWindow(uint32_t token, int32_t id, int master) {
   post([this, token, id, master] {
     worldOps_.push_back(std::make_unique<CreateWindowOp>(
-        token, id, master, [this, id](std::unique_ptr<LockWindow> window) {
+        token, id, master, options_.biasedReads, [this, id](std::unique_ptr<LockWindow> window) {
           windows_[id].window = std::move(window);
         }));
   });
@@ -115,7 +115,9 @@ void ProgressThread::broadcast(uint32_t token, int32_t id, int root, const uint8
 ProgressThread::Pending ProgressThread::beginLock(int32_t id, LockKind kind, uint32_t seq,
                                                   bool jsPolls) {
   if (serialized_) {
-    std::unique_lock<std::mutex> lock(mpi_, std::try_to_lock);
+    // The thread holds the mutex only for non-blocking calls: a few tries usually win it.
+    std::unique_lock<std::mutex> lock(mpi_, std::defer_lock);
+    for (int attempt = 0; attempt < 64 && !lock.try_lock(); ++attempt) std::this_thread::yield();
     if (lock.owns_lock()) {
       auto it = windows_.find(id);
       if (it != windows_.end() && it->second.window) {
@@ -164,13 +166,18 @@ ProgressThread::Pending ProgressThread::pollLock(int32_t id, LockKind kind, uint
 void ProgressThread::endLock(int32_t id, LockKind kind, bool downgrade) {
   auto end = [this, id, kind, downgrade] {
     auto it = windows_.find(id);
-    if (it == windows_.end()) return;
+    if (it == windows_.end()) return false;
     LockWindow& w = *it->second.window;
     kind == LockKind::kRead ? w.endRead() : w.endWrite(downgrade);
+    return w.readCached();
   };
   if (serialized_) {
-    std::lock_guard<std::mutex> lock(mpi_);
-    end();
+    std::unique_lock<std::mutex> lock(mpi_);
+    // A cached read must be watched: wake the thread if it sleeps without a deadline.
+    if (end() && asleep_.load()) {
+      lock.unlock();
+      post([] {});
+    }
   } else {
     post([this, end] {
       std::lock_guard<std::mutex> lock(mpi_);
@@ -236,10 +243,17 @@ bool ProgressThread::pollOnce() {
     }
   };
   advance(worldOps_);
+  auto now = ReadBias::Clock::now();
+  bool watch = now - lastWatch_ >= kWatchInterval;
+  if (watch) {
+    lastWatch_ = now;
+    watching_ = false;
+  }
   for (auto it = windows_.begin(); it != windows_.end();) {
     Entry& entry = it->second;
     size_t before = outbox_.size();
     if (entry.window->busy()) pollLocks(it->first, *entry.window);
+    if (watch) watching_ |= entry.window->watchCached(now);
     advance(entry.ops);
     progressed |= outbox_.size() != before;
     bool freed = !outbox_.empty() && before != outbox_.size() &&
@@ -311,6 +325,8 @@ void ProgressThread::run() {
     if (kicked_ || stopping_ != stop) continue;
     if (busy) {
       wake_.wait_for(lock, backoff);
+    } else if (watching_) {
+      wake_.wait_for(lock, kWatchInterval);
     } else if (hosting) {
       wake_.wait_for(lock, options_.idleProgress);
       if (!kicked_) {
@@ -318,7 +334,9 @@ void ProgressThread::run() {
         idleProgress();
       }
     } else {
+      asleep_ = true;
       wake_.wait(lock, [this] { return kicked_ || stopping_; });
+      asleep_ = false;
     }
   }
   std::lock_guard<std::mutex> lock(mpi_);

@@ -6,6 +6,7 @@
 // take an uncontended lock synchronously (one remote atomic, no thread hop) under the
 // MPI mutex. When MPI provides only MPI_THREAD_FUNNELED, every MPI call runs here.
 #pragma once
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -28,6 +29,8 @@ struct ProgressOptions {
   // How often a rank that hosts lock counters lets MPI make progress while idle:
   // transports that emulate atomics need the target to poll.
   std::chrono::microseconds idleProgress{1000};
+  // Keep a rank's read hold after its last local reader (read_bias.h).
+  bool biasedReads = true;
 };
 
 class ProgressThread {
@@ -93,6 +96,12 @@ class ProgressThread {
   std::deque<Command> commands_;
   bool kicked_ = false;
   bool stopping_ = false;
+  std::atomic<bool> asleep_{false};  // waiting with no deadline
+  bool watching_ = false;            // some window caches a read hold
+  // How often cached read holds are checked for revocation: bounds what a writer waits
+  // for a rank that cached a read and went idle.
+  static constexpr std::chrono::microseconds kWatchInterval{200};
+  ReadBias::Clock::time_point lastWatch_{};
 
   // Guards every MPI call and the windows' lock state.
   mutable std::mutex mpi_;

@@ -18,6 +18,12 @@ class WindowAtomics {
     MPI_Win_flush(master_, win_);
     return old;
   }
+  // Adds to slot `disp` of `rank`'s window without waiting; flushAll() completes them.
+  void addAt(int rank, int disp, int64_t delta) {
+    MPI_Accumulate(&delta, 1, MPI_INT64_T, rank, disp, 1, MPI_INT64_T, MPI_SUM, win_);
+  }
+  void flushAll() { MPI_Win_flush_all(win_); }
+
   // MPI_NO_OP makes the read atomic with respect to the concurrent fetch-and-adds.
   int64_t load(Counter c) {
     int64_t value = 0;

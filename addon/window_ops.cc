@@ -29,14 +29,13 @@ bool CreateWindowOp::step() {
     MPI_Info_create(&info);
     MPI_Info_set(info, "accumulate_ops", "same_op_no_op");
     MPI_Info_set(info, "accumulate_ordering", "none");
-    MPI_Aint bytes = rank == master_ ? kCounterCount * sizeof(int64_t) : 0;
+    // Every rank has its revocation slot; the master also has the lock counters.
+    MPI_Aint bytes = kWindowSlots * sizeof(int64_t);
     // Blocking, but every rank reaches it right after the same idup completed.
     error_ = MPI_Win_allocate(bytes, sizeof(int64_t), info, comm_, &base_, &win_);
     MPI_Info_free(&info);
     if (error_ != MPI_SUCCESS) return true;
-    if (rank == master_) {
-      for (int i = 0; i < kCounterCount; ++i) base_[i] = 0;
-    }
+    for (int i = 0; i < kWindowSlots; ++i) base_[i] = 0;
     MPI_Win_lock_all(MPI_MODE_NOCHECK, win_);
     MPI_Win_sync(win_);
     // Nobody touches the counters before the master has zeroed them.
@@ -47,7 +46,7 @@ bool CreateWindowOp::step() {
   error_ = MPI_Test(&request_, &done, MPI_STATUS_IGNORE);
   if (error_ != MPI_SUCCESS) return true;
   if (!done) return false;
-  adopt_(std::make_unique<LockWindow>(comm_, win_, master_, base_));
+  adopt_(std::make_unique<LockWindow>(comm_, win_, master_, base_, biasedReads_));
   return true;
 }
 

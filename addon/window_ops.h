@@ -12,8 +12,12 @@ namespace mpilock {
 class CreateWindowOp : public CollectiveOp {
  public:
   using Adopt = std::function<void(std::unique_ptr<LockWindow>)>;
-  CreateWindowOp(uint32_t token, int32_t id, int master, Adopt adopt)
-      : token_(token), id_(id), master_(master), adopt_(std::move(adopt)) {}
+  CreateWindowOp(uint32_t token, int32_t id, int master, bool biasedReads, Adopt adopt)
+      : token_(token),
+        id_(id),
+        master_(master),
+        biasedReads_(biasedReads),
+        adopt_(std::move(adopt)) {}
   bool step() override;
   Completion result() override;
 
@@ -21,6 +25,7 @@ class CreateWindowOp : public CollectiveOp {
   uint32_t token_;
   int32_t id_;
   int master_;
+  bool biasedReads_;
   Adopt adopt_;
   int stage_ = 0;
   MPI_Comm comm_ = MPI_COMM_NULL;

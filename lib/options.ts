@@ -22,6 +22,8 @@ export interface ProgressOptions {
   maxBackoffUs: number;
   /** How often the rank hosting the counters lets MPI progress while idle (0: never). */
   idleProgressUs: number;
+  /** Keep a rank's global read hold after its last local reader until a writer asks. */
+  biasedReads: boolean;
 }
 
 export const defaultSyncOptions: Required<SyncOptions> = {
@@ -33,6 +35,7 @@ export const defaultProgressOptions: ProgressOptions = {
   minBackoffUs: 1,
   maxBackoffUs: 1000,
   idleProgressUs: 1000,
+  biasedReads: true,
 };
 
 function envNumber(name: string): number | undefined {
@@ -49,5 +52,6 @@ export function progressOptionsFromEnv(): ProgressOptions {
     minBackoffUs: envNumber("MPILOCK_MIN_BACKOFF_US") ?? defaultProgressOptions.minBackoffUs,
     maxBackoffUs: envNumber("MPILOCK_MAX_BACKOFF_US") ?? defaultProgressOptions.maxBackoffUs,
     idleProgressUs: envNumber("MPILOCK_IDLE_PROGRESS_US") ?? defaultProgressOptions.idleProgressUs,
+    biasedReads: process.env.MPILOCK_READ_BIAS !== "0",
   };
 }

@@ -32,16 +32,24 @@ Napi::Object toObject(Napi::Env env, Completion& c) {
       o.Set("low", Napi::Number::New(env, static_cast<double>(c.low)));
       o.Set("high", Napi::Number::New(env, static_cast<double>(c.high)));
       break;
+    case Completion::Type::kCounters: {
+      Napi::Object state = Napi::Object::New(env);
+      state.Set("readers", Napi::Number::New(env, static_cast<double>(c.state[0])));
+      state.Set("writer", Napi::Number::New(env, static_cast<double>(c.state[1])));
+      state.Set("writersQueued", Napi::Number::New(env, static_cast<double>(c.state[2])));
+      state.Set("phase", Napi::Number::New(env, static_cast<double>(c.state[3])));
+      o.Set("state", state);
+      break;
+    }
     case Completion::Type::kError:
       o.Set("message", c.text);
       break;
     case Completion::Type::kBroadcast:
       if (c.payload) {
         auto* bytes = c.payload.release();
-        o.Set("payload",
-              Napi::Buffer<uint8_t>::New(
-                  env, bytes->data(), bytes->size(),
-                  [](Napi::Env, uint8_t*, std::vector<uint8_t>* v) { delete v; }, bytes));
+        o.Set("payload", Napi::Buffer<uint8_t>::New(
+                             env, bytes->data(), bytes->size(),
+                             [](Napi::Env, uint8_t*, mpilock::Payload* p) { delete p; }, bytes));
       }
       break;
     default:
@@ -182,6 +190,12 @@ Napi::Value ReadCounters(const Napi::CallbackInfo& info) {
   return out;
 }
 
+Napi::Value SampleCounters(const Napi::CallbackInfo& info) {
+  ProgressThread::instance().sampleCounters(
+      i32(info, 0), std::chrono::microseconds(info[1].As<Napi::Number>().Int64Value()));
+  return info.Env().Undefined();
+}
+
 Napi::Value Shutdown(const Napi::CallbackInfo& info) {
   ProgressThread::instance().shutdown();
   return info.Env().Undefined();
@@ -200,6 +214,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("endLock", Napi::Function::New(env, EndLock));
   exports.Set("withdrawLock", Napi::Function::New(env, WithdrawLock));
   exports.Set("readCounters", Napi::Function::New(env, ReadCounters));
+  exports.Set("sampleCounters", Napi::Function::New(env, SampleCounters));
   exports.Set("shutdown", Napi::Function::New(env, Shutdown));
   return exports;
 }

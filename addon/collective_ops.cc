@@ -1,6 +1,7 @@
 #include "collective_ops.h"
 
 #include <algorithm>
+#include <cstring>
 #include <limits>
 #include <string>
 
@@ -81,20 +82,27 @@ bool BroadcastOp::fail(int rc) {
 bool BroadcastOp::step() {
   int done = 0, rc;
   if (stage_ == 0) {
-    rc = MPI_Ibcast(&size_, 1, MPI_UINT64_T, root_, comm_, &lengthRequest_);
+    if (rank_ == root_) {
+      header_.size = size_;
+      std::memcpy(header_.bytes, rootData_, std::min<uint64_t>(size_, kInline));
+    }
+    rc = MPI_Ibcast(&header_, sizeof(header_), MPI_BYTE, root_, comm_, &headerRequest_);
     if (rc != MPI_SUCCESS) return fail(rc);
     stage_ = 1;
   }
   if (stage_ == 1) {
-    rc = MPI_Test(&lengthRequest_, &done, MPI_STATUS_IGNORE);
+    rc = MPI_Test(&headerRequest_, &done, MPI_STATUS_IGNORE);
     if (rc != MPI_SUCCESS) return fail(rc);
     if (!done) return false;
     uint8_t* buffer = const_cast<uint8_t*>(rootData_);
+    size_ = header_.size;
+    uint64_t inlined = std::min<uint64_t>(size_, kInline);
     if (rank_ != root_) {
-      received_ = std::make_unique<std::vector<uint8_t>>(size_);
+      received_ = std::make_unique<Payload>(size_);
       buffer = received_->data();
+      std::memcpy(buffer, header_.bytes, inlined);
     }
-    for (uint64_t offset = 0; offset < size_; offset += chunk_) {
+    for (uint64_t offset = inlined; offset < size_; offset += chunk_) {
       int count = static_cast<int>(std::min<uint64_t>(chunk_, size_ - offset));
       chunkRequests_.push_back(MPI_REQUEST_NULL);
       rc = MPI_Ibcast(buffer + offset, count, MPI_BYTE, root_, comm_, &chunkRequests_.back());

@@ -37,8 +37,9 @@ class BarrierOp : public CollectiveOp {
   int error_ = MPI_SUCCESS;
 };
 
-// Broadcast of a byte payload of any size: the length first, then the bytes in
-// chunks below the int count limit, all posted at once and tested together.
+// Broadcast of a byte payload of any size. The first round carries the length and the
+// first kInline bytes, so a small payload takes one round; the rest follows in chunks
+// below the int count limit, all posted at once and tested together.
 class BroadcastOp : public CollectiveOp {
  public:
   // `data` is the root's payload, kept alive by JavaScript until the result is delivered.
@@ -57,9 +58,15 @@ class BroadcastOp : public CollectiveOp {
   uint64_t size_;
   size_t chunk_;
   int stage_ = 0;
-  MPI_Request lengthRequest_ = MPI_REQUEST_NULL;
+  static constexpr size_t kInline = 4096 - sizeof(uint64_t);
+  struct Header {
+    uint64_t size;
+    uint8_t bytes[kInline];
+  };
+  Header header_;
+  MPI_Request headerRequest_ = MPI_REQUEST_NULL;
   std::vector<MPI_Request> chunkRequests_;
-  std::unique_ptr<std::vector<uint8_t>> received_;
+  std::unique_ptr<Payload> received_;
   int error_ = MPI_SUCCESS;
 };
 

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "payload.h"
+
 namespace mpilock {
 
 enum class LockKind : int32_t { kRead = 0, kWrite = 1 };
@@ -21,6 +23,7 @@ struct Completion {
     kBroadcast = 6,      // token, window, payload
     kError = 7,          // token, window, message
     kAgree = 8,          // token, window, low, high
+    kCounters = 9,       // window, counters: a sample of the lock's state (unsolicited)
   };
   explicit Completion(Type t) : type(t) {}
   Type type;
@@ -30,8 +33,9 @@ struct Completion {
   uint32_t seq = 0;
   int32_t rank = 0, size = 1, threadLevel = 0;
   int64_t low = 0, high = 0;
-  std::string text;  // library version or error message
-  std::unique_ptr<std::vector<uint8_t>> payload;
+  int64_t state[4] = {0, 0, 0, 0};  // kCounters: LockState readers, writer, queued, phase
+  std::string text;                 // library version or error message
+  std::unique_ptr<Payload> payload;
 };
 
 using CompletionBatch = std::vector<Completion>;

@@ -4,13 +4,19 @@
 
 namespace mpilock {
 
+static int rankOf(MPI_Comm comm) {
+  int rank = 0;
+  MPI_Comm_rank(comm, &rank);
+  return rank;
+}
+
 LockWindow::LockWindow(MPI_Comm comm, MPI_Win win, int master, int64_t* base, bool biasedReads)
     : comm_(comm),
       win_(win),
       master_(master),
       base_(base),
       atomics_(win, master),
-      lock_(atomics_),
+      lock_(atomics_, rankOf(comm)),
       bias_(base, biasedReads) {
   MPI_Comm_rank(comm, &rank_);
   MPI_Comm_size(comm, &size_);
@@ -19,14 +25,15 @@ LockWindow::LockWindow(MPI_Comm comm, MPI_Win win, int master, int64_t* base, bo
 bool LockWindow::granted(LockKind kind) {
   if (kind == LockKind::kRead) return lock_.readPoll();
   if (lock_.writePoll()) return true;
-  // Readers ahead of this writer: ask ranks that cache a read hold to give it back.
-  if (lock_.writeDraining() && !revokedForThisWrite_) {
+  // Readers ahead of this writer: ask ranks that cache a read hold to give it back. Only
+  // a local flush: with emulated atomics (osc pt2pt) a full one would wait for every
+  // rank's progress, and idle ranks sleep. A rank that caches polls MPI while it watches.
+  if (bias_.enabled() && lock_.writeDraining() && !revokedForThisWrite_) {
     revokedForThisWrite_ = true;
     for (int r = 0; r < size_; ++r) {
-      if (r != rank_) atomics_.addAt(r, kRevokeSlot, 1);
+      if (r != rank_) atomics_.incrementAt(r, kRevokeSlot);
     }
-    atomics_.flushAll();
-    return lock_.writePoll();
+    atomics_.pushLocal();
   }
   return false;
 }

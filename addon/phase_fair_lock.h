@@ -6,7 +6,9 @@
 //   readIn   = kReaderInc * (readers that ever entered) + writer bits
 //   readOut  = kReaderInc * (readers that ever left)
 //   writeIn  = writer tickets handed out;  writeOut = writer tickets served
-// Writer bits (low two bits of readIn): kPresent | phase, phase = ticket & 1.
+// Writer bits (low 24 bits of readIn): kPresent | phase | (writer rank + 1) << 2, with
+// phase = ticket & 1, so the counters also tell who writes. Counters wrap modulo 2^64
+// harmlessly: the algorithm only compares them for equality.
 //
 // Invariants (spec'd in spec/, model-checked in model/):
 //   I1 at most one writer is past its turn (writeOut == its ticket) at a time;
@@ -19,6 +21,7 @@
 //      phase, writers wait at most for the readers ahead of them: nobody starves.
 // A blocked reader cannot withdraw (its entry is counted by the next writer), and a
 // writer cannot give back its ticket: a cancelled request completes and releases.
+// Model: model/phase_fair_lock.pml (spin), step for step.
 #pragma once
 #include <cstdint>
 
@@ -26,17 +29,38 @@ namespace mpilock {
 
 enum Counter : int { kReadIn = 0, kReadOut = 1, kWriteIn = 2, kWriteOut = 3, kCounterCount = 4 };
 
-constexpr int64_t kReaderInc = 0x100;
-constexpr int64_t kWriterBits = 0x3;
+constexpr int64_t kReaderInc = int64_t{1} << 24;
+constexpr int64_t kWriterBits = kReaderInc - 1;
 constexpr int64_t kPresent = 0x2;
 constexpr int64_t kPhase = 0x1;
+constexpr int kWriterRankShift = 2;
+
+// What the four counters say, for observers (sampled, so possibly a moment old).
+struct LockState {
+  int64_t readers;        // entered and not left: holding, or waiting out a writer phase
+  int64_t writer;         // rank of the writer draining or holding, -1 if none
+  int64_t writersQueued;  // writers with a ticket not yet served (the current one included)
+  int64_t phase;          // phase bit of the current or last writer
+};
+
+inline LockState decodeState(const int64_t c[kCounterCount]) {
+  auto u = [](int64_t v) { return static_cast<uint64_t>(v); };
+  LockState s;
+  s.readers = static_cast<int64_t>((u(c[kReadIn]) - u(c[kReadOut])) >> 24);
+  int64_t bits = c[kReadIn] & kWriterBits;
+  s.writer = bits & kPresent ? (bits >> kWriterRankShift) - 1 : -1;
+  s.writersQueued = static_cast<int64_t>(u(c[kWriteIn]) - u(c[kWriteOut]));
+  s.phase = bits & kPhase;
+  return s;
+}
 
 // Atomics is anything with `int64_t fetchAdd(Counter, int64_t)` and `int64_t load(Counter)`,
 // both atomic with respect to each other and complete (visible) on return.
 template <class Atomics>
 class PhaseFairLock {
  public:
-  explicit PhaseFairLock(Atomics& atomics) : a_(atomics) {}
+  PhaseFairLock(Atomics& atomics, int rank)
+      : a_(atomics), rankTag_(int64_t{rank + 1} << kWriterRankShift) {}
 
   // Reader entry: true when granted at once, otherwise poll readPoll() until true.
   bool readBegin() {
@@ -55,7 +79,7 @@ class PhaseFairLock {
   bool writePoll() {
     if (stage_ == Stage::kTurn) {
       if (a_.load(kWriteOut) != ticket_) return false;
-      writerBits_ = kPresent | (ticket_ & kPhase);
+      writerBits_ = kPresent | (ticket_ & kPhase) | rankTag_;
       // Previous writer cleared its bits before passing the turn: readIn has none (I2).
       readersAhead_ = a_.fetchAdd(kReadIn, writerBits_) & ~kWriterBits;
       stage_ = Stage::kDrain;
@@ -81,23 +105,21 @@ class PhaseFairLock {
   // A writer that has its turn and waits for the readers ahead of it to leave.
   bool writeDraining() const { return stage_ == Stage::kDrain; }
 
-  // Withdraw a pending write request. A ticket cannot be given back, so a writer still
-  // waiting for its turn hands the turn on when it comes; a draining writer leaves at once
-  // (clearing its bits lets the readers it blocked in, the readers ahead stay counted).
+  // Withdraw a pending write request: it completes (turn, bits, drain) and leaves at once.
+  // Handing the turn on early would let the next writer of the same phase (and rank)
+  // raise the very bits that readers blocked two phases ago still wait to see change
+  // (an ABA that model/phase_fair_lock.pml found): those readers must leave first.
   bool writeWithdrawPoll() {
-    if (stage_ == Stage::kTurn) {
-      if (a_.load(kWriteOut) != ticket_) return false;
-      a_.fetchAdd(kWriteOut, 1);
-      stage_ = Stage::kIdle;
-    } else if (stage_ != Stage::kIdle) {
-      writeEnd();
-    }
+    if (stage_ == Stage::kIdle) return true;
+    if (stage_ != Stage::kHeld && !writePoll()) return false;
+    writeEnd();
     return true;
   }
 
  private:
   enum class Stage { kIdle, kTurn, kDrain, kHeld };
   Atomics& a_;
+  int64_t rankTag_;
   int64_t readBlockedBits_ = 0;
   int64_t ticket_ = 0;
   int64_t writerBits_ = 0;

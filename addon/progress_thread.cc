@@ -85,10 +85,19 @@ void ProgressThread::freeWindow(uint32_t token, int32_t id) {
   });
 }
 
+// A collective asked for on a window that was freed: report it, so nobody waits forever.
+void ProgressThread::windowGone(uint32_t token, int32_t id) {
+  Completion c{Completion::Type::kError};
+  c.token = token;
+  c.window = id;
+  c.text = "the controller's window was freed (closed) before this collective started";
+  outbox_.push_back(std::move(c));
+}
+
 void ProgressThread::barrier(uint32_t token, int32_t id) {
   post([this, token, id] {
     auto it = windows_.find(id);
-    if (it == windows_.end()) return;
+    if (it == windows_.end()) return windowGone(token, id);
     it->second.ops.push_back(std::make_unique<BarrierOp>(token, id, it->second.window->comm()));
   });
 }
@@ -96,7 +105,7 @@ void ProgressThread::barrier(uint32_t token, int32_t id) {
 void ProgressThread::agree(uint32_t token, int32_t id, int64_t value) {
   post([this, token, id, value] {
     auto it = windows_.find(id);
-    if (it == windows_.end()) return;
+    if (it == windows_.end()) return windowGone(token, id);
     it->second.ops.push_back(
         std::make_unique<AgreeOp>(token, id, it->second.window->comm(), value));
   });
@@ -106,7 +115,7 @@ void ProgressThread::broadcast(uint32_t token, int32_t id, int root, const uint8
                                size_t size, size_t chunk) {
   post([this, token, id, root, data, size, chunk] {
     auto it = windows_.find(id);
-    if (it == windows_.end()) return;
+    if (it == windows_.end()) return windowGone(token, id);
     it->second.ops.push_back(std::make_unique<BroadcastOp>(token, id, it->second.window->comm(),
                                                            root, data, size, chunk));
   });
@@ -200,6 +209,41 @@ bool ProgressThread::withdrawLock(int32_t id, LockKind kind, uint32_t seq) {
     }
   });
   return true;
+}
+
+void ProgressThread::sampleCounters(int32_t id, std::chrono::microseconds interval) {
+  post([this, id, interval] {
+    auto it = windows_.find(id);
+    if (it == windows_.end()) return;
+    it->second.sampleEvery = interval;
+    it->second.nextSample = std::chrono::steady_clock::now();
+  });
+}
+
+std::chrono::microseconds ProgressThread::sampleDue(std::chrono::steady_clock::time_point now) {
+  using std::chrono::microseconds;
+  auto next = microseconds::max();
+  std::lock_guard<std::mutex> lock(mpi_);
+  for (auto& [id, entry] : windows_) {
+    if (entry.sampleEvery.count() == 0) continue;
+    if (now >= entry.nextSample) {
+      LockWindow& w = *entry.window;
+      WindowAtomics atomics(w.win(), w.master());
+      Completion c{Completion::Type::kCounters};
+      c.window = id;
+      int64_t counters[kCounterCount];
+      for (int i = 0; i < kCounterCount; ++i) counters[i] = atomics.load(static_cast<Counter>(i));
+      LockState s = decodeState(counters);
+      c.state[0] = s.readers;
+      c.state[1] = s.writer;
+      c.state[2] = s.writersQueued;
+      c.state[3] = s.phase;
+      outbox_.push_back(std::move(c));
+      entry.nextSample = now + entry.sampleEvery;
+    }
+    next = std::min(next, std::chrono::duration_cast<microseconds>(entry.nextSample - now));
+  }
+  return next;
 }
 
 bool ProgressThread::readCounters(int32_t id, int64_t out[kCounterCount]) {
@@ -313,6 +357,8 @@ void ProgressThread::run() {
       }
     }
     bool progressed = pollOnce() || !commands.empty();
+    auto untilSample = shuttingDown ? std::chrono::microseconds::max()
+                                    : sampleDue(std::chrono::steady_clock::now());
     if (!shuttingDown) deliver();
     bool busy = active();
     if (shuttingDown && !busy) {
@@ -324,9 +370,11 @@ void ProgressThread::run() {
     std::unique_lock<std::mutex> lock(queueMutex_);
     if (kicked_ || stopping_ != stop) continue;
     if (busy) {
-      wake_.wait_for(lock, backoff);
+      wake_.wait_for(lock, std::min(backoff, untilSample));
     } else if (watching_) {
-      wake_.wait_for(lock, kWatchInterval);
+      wake_.wait_for(lock, std::min<std::chrono::microseconds>(kWatchInterval, untilSample));
+    } else if (untilSample != std::chrono::microseconds::max()) {
+      wake_.wait_for(lock, std::min(untilSample, hosting ? options_.idleProgress : untilSample));
     } else if (hosting) {
       wake_.wait_for(lock, options_.idleProgress);
       if (!kicked_) {

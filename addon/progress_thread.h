@@ -30,7 +30,7 @@ struct ProgressOptions {
   // transports that emulate atomics need the target to poll.
   std::chrono::microseconds idleProgress{1000};
   // Keep a rank's read hold after its last local reader (read_bias.h).
-  bool biasedReads = true;
+  bool biasedReads = false;
 };
 
 class ProgressThread {
@@ -62,6 +62,9 @@ class ProgressThread {
   // Withdraw the pending request `seq`: a kWithdrawn completion follows, or a kGranted one
   // if the grant won the race (the caller then releases it).
   bool withdrawLock(int32_t window, LockKind kind, uint32_t seq);
+  // Samples the window's lock counters every `interval` and reports kCounters
+  // completions (zero stops it). Costs nothing while stopped.
+  void sampleCounters(int32_t window, std::chrono::microseconds interval);
   // A snapshot of the lock counters (only meaningful on the master).
   bool readCounters(int32_t window, int64_t out[kCounterCount]);
 
@@ -73,6 +76,8 @@ class ProgressThread {
   struct Entry {
     std::unique_ptr<LockWindow> window;
     std::deque<std::unique_ptr<CollectiveOp>> ops;
+    std::chrono::microseconds sampleEvery{0};
+    std::chrono::steady_clock::time_point nextSample{};
   };
   using Command = std::function<void()>;
 
@@ -85,6 +90,9 @@ class ProgressThread {
   void pollLocks(int32_t id, LockWindow& window);
   void deliver();
   bool hostsCounters() const;
+  void windowGone(uint32_t token, int32_t window);
+  // Takes the samples that are due; returns how long until the next one (or max()).
+  std::chrono::microseconds sampleDue(std::chrono::steady_clock::time_point now);
   void idleProgress();
 
   std::thread thread_;

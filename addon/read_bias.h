@@ -31,6 +31,7 @@ class ReadBias {
                  : 0;
   }
   bool revokedSince(int64_t seen) const { return snapshot() != seen; }
+  bool enabled() const { return on_; }
 
   // Whether a read hold that lost its last local reader may stay cached.
   bool mayCache(int64_t seen, Clock::time_point now) const {

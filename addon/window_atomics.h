@@ -18,11 +18,14 @@ class WindowAtomics {
     MPI_Win_flush(master_, win_);
     return old;
   }
-  // Adds to slot `disp` of `rank`'s window without waiting; flushAll() completes them.
-  void addAt(int rank, int disp, int64_t delta) {
-    MPI_Accumulate(&delta, 1, MPI_INT64_T, rank, disp, 1, MPI_INT64_T, MPI_SUM, win_);
+  // Adds one to slot `disp` of `rank`'s window without waiting for it to complete (the
+  // origin buffer is a member, so it stays valid until MPI is done with it).
+  void incrementAt(int rank, int disp) {
+    MPI_Accumulate(&one_, 1, MPI_INT64_T, rank, disp, 1, MPI_INT64_T, MPI_SUM, win_);
   }
-  void flushAll() { MPI_Win_flush_all(win_); }
+  // Sends what incrementAt() queued (osc pt2pt holds operations back until a flush)
+  // without waiting for the targets to apply them.
+  void pushLocal() { MPI_Win_flush_local_all(win_); }
 
   // MPI_NO_OP makes the read atomic with respect to the concurrent fetch-and-adds.
   int64_t load(Counter c) {
@@ -35,6 +38,7 @@ class WindowAtomics {
  private:
   MPI_Win win_;
   int master_;
+  const int64_t one_ = 1;
 };
 
 }  // namespace mpilock

@@ -7,8 +7,16 @@ import {
   type SingleWriteOptions,
 } from "./fence.js";
 import { currentHolder, Holder, type LockKind, runWithHolder } from "./holder.js";
+import { type IterateOptions, type ObservableIterator, toAsyncIterable } from "./async-iterable.js";
+import type { LockEvent } from "./lock-events.js";
+import type { LockStats } from "./lock-stats.js";
 import { LockHandle } from "./lock-handle.js";
+import { LockObserver, type LockState } from "./observer.js";
 import { RankScheduler } from "./scheduler.js";
+import type { ControllerOptions } from "./sync.js";
+import { nextTracePath, TraceCollector } from "./tracing.js";
+import type { Observable } from "rxjs";
+
 import type { WindowBackend } from "./window-backend.js";
 
 /** Options of {@link WindowController.read} and {@link WindowController.write}. */
@@ -63,14 +71,85 @@ export class WindowController implements AsyncDisposable {
   readonly #scheduler: RankScheduler;
   #closing: Promise<void> | undefined;
   #fences: FenceCoordinator | undefined;
+  readonly #observer: LockObserver;
+  readonly #trace: TraceCollector | undefined;
+  /** Where the trace goes, on the master, when tracing is on (`trace` option). */
+  readonly tracePath: string | undefined;
 
   /** @internal */
-  constructor(backend: WindowBackend) {
+  constructor(
+    backend: WindowBackend,
+    options: Pick<ControllerOptions, "trace" | "stateIntervalMs">,
+  ) {
     this.backend = backend;
     this.rank = backend.rank;
     this.size = backend.size;
     this.master = backend.master;
-    this.#scheduler = new RankScheduler(backend);
+    this.#observer = new LockObserver(backend, options.stateIntervalMs);
+    this.#scheduler = new RankScheduler(backend, this.#observer.events, this.#observer.stats);
+    if (options.trace) {
+      this.tracePath = nextTracePath(options.trace);
+      this.#trace = new TraceCollector(this.#observer.events, this.tracePath);
+    }
+  }
+
+  /**
+   * This rank's lock events (requested, granted, released, cancelled, for read, write and
+   * fence), as they happen. Nothing is recorded while nobody subscribes.
+   *
+   * @example
+   * ```ts
+   * ctrl.events$.pipe(filter((e) => e.type === "granted")).subscribe((e) =>
+   *   console.log(`${e.kind} after ${e.waitMs?.toFixed(2)} ms`),
+   * );
+   * ```
+   */
+  get events$(): Observable<LockEvent> {
+    return this.#observer.events.events$;
+  }
+
+  /**
+   * The events as an async iterable; leaving the loop unsubscribes.
+   *
+   * @example
+   * ```ts
+   * for await (const e of ctrl.events()) if (e.type === "released") console.log(e.holdMs);
+   * ```
+   */
+  events(options?: IterateOptions): ObservableIterator<LockEvent> {
+    return toAsyncIterable(this.events$, options);
+  }
+
+  /**
+   * Samples of the global lock's state (readers, writer rank, queued writers, phase),
+   * taken by the progress thread every `stateIntervalMs` (a `sync()` option) while anyone
+   * subscribes, and not at all otherwise.
+   *
+   * @example
+   * ```ts
+   * const sub = ctrl.state$.subscribe((s) => console.log(s.readers, s.writer));
+   * ```
+   */
+  get state$(): Observable<LockState> {
+    return this.#observer.state$;
+  }
+
+  /** The state samples as an async iterable; leaving the loop stops the sampling. */
+  states(options?: IterateOptions): ObservableIterator<LockState> {
+    return toAsyncIterable(this.state$, options);
+  }
+
+  /**
+   * Counts and wait-time percentiles per lock kind on this rank, since `sync()`.
+   *
+   * @example
+   * ```ts
+   * const { write } = ctrl.stats();
+   * console.log(write.granted, write.waitMs.p99);
+   * ```
+   */
+  stats(): LockStats {
+    return this.#observer.stats.snapshot();
   }
 
   /** True once {@link close} was called. */
@@ -145,7 +224,12 @@ export class WindowController implements AsyncDisposable {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#scheduler.shutdown(new ClosedError("the controller was closed while waiting"));
-      await this.backend.free();
+      try {
+        await this.#trace?.finish(this.backend);
+      } finally {
+        this.#observer.events.complete();
+        await this.backend.free();
+      }
     })();
     return this.#closing;
   }
@@ -169,6 +253,7 @@ export class WindowController implements AsyncDisposable {
         return false;
       },
       stepAside: (parent) => this.#scheduler.stepAside(parent, this).reads,
+      track: () => this.#observer.fenceTrack(),
       resumeReads: async (reads) => {
         const own = await this.read();
         this.#scheduler.resumeReads(reads);

@@ -4,6 +4,7 @@ import { decode, encode, fromRaw, toRaw } from "./codec.js";
 import { ClosedError, InvalidArgumentError } from "./errors.js";
 import { errorInfo, FenceError, type FenceErrorCode, FencedSignal } from "./fence-errors.js";
 import { currentHolder, enterHolder, type Holder, runWithHolder } from "./holder.js";
+import type { FenceTrack } from "./lock-events.js";
 import type { LockHandle } from "./lock-handle.js";
 import type { WindowBackend } from "./window-backend.js";
 
@@ -34,6 +35,8 @@ export interface FenceHost {
   stepAside(parent: Holder | undefined): Holder[];
   /** Takes them back, under a read of its own. */
   resumeReads(reads: Holder[]): Promise<void>;
+  /** Starts the events and statistics of one fence (requested now). */
+  track(): FenceTrack;
 }
 
 /**
@@ -95,6 +98,7 @@ interface FenceInit<H> {
   handle: H | null;
   lock: LockHandle | undefined;
   reads: Holder[];
+  track: FenceTrack;
 }
 
 let fenceInternals: {
@@ -138,6 +142,7 @@ export class Fence<H = null> implements AsyncDisposable {
 
   readonly #coordinator: FenceCoordinator;
   readonly #passage: Passage;
+  readonly #track: FenceTrack;
   readonly #lock: LockHandle | undefined;
   readonly #reads: Holder[];
   readonly #thisRank: number;
@@ -160,6 +165,7 @@ export class Fence<H = null> implements AsyncDisposable {
     this.#thisRank = init.rank;
     this.#coordinator = init.coordinator;
     this.#passage = init.passage;
+    this.#track = init.track;
     this.#lock = init.lock;
     this.#reads = init.reads;
   }
@@ -358,6 +364,7 @@ export class Fence<H = null> implements AsyncDisposable {
     } finally {
       this.#passage.ended = true;
       this.#coordinator.leave(this.#passage);
+      this.#track.released();
     }
   }
 
@@ -480,6 +487,7 @@ export class FenceCoordinator {
     const level = this.#level();
     if (host.closed()) throw new ClosedError();
     const { handle, vote, problem } = this.#check(options, parent);
+    const track = host.track();
 
     const passage = new Passage(this, level);
     await this.#enter(passage);
@@ -508,6 +516,7 @@ export class FenceCoordinator {
     } catch (error) {
       passage.ended = true;
       this.leave(passage);
+      track.cancelled();
       throw error;
     }
 
@@ -519,9 +528,11 @@ export class FenceCoordinator {
       handle: handle as H | null,
       lock: undefined,
       reads: [],
+      track,
     };
     if (writer !== host.rank) {
       init.reads = host.stepAside(parent);
+      track.granted();
       return fenceInternals.create(init);
     }
     try {
@@ -531,11 +542,14 @@ export class FenceCoordinator {
       if (host.closed()) {
         passage.ended = true;
         this.leave(passage);
+        track.cancelled();
         throw error;
       }
+      track.granted();
       await fenceInternals.abort(fence as Fence<unknown>, error);
       return fence.collect<never>();
     }
+    track.granted();
     return fenceInternals.create(init);
   }
 

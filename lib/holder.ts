@@ -19,6 +19,12 @@ export class Holder {
   /** Granted inside a holder of the same controller, without queueing. */
   nested = false;
   settle?: { resolve: () => void; reject: (error: unknown) => void };
+  /** performance.now() when asked for, and when granted. */
+  requestedAt = 0;
+  grantedAt = 0;
+  /** Set when an event listener saw it requested (0: no events for it). */
+  eventId = 0;
+  depth = 0;
 
   constructor(
     readonly kind: LockKind,

@@ -1,9 +1,14 @@
-import { filter, firstValueFrom, map, merge, type Observable, Subject } from "rxjs";
+import { filter, firstValueFrom, map, merge, Observable, Subject } from "rxjs";
 
 import { MpiError } from "./errors.js";
 import { type Completion, CompletionType, type NativeBinding } from "./native.js";
 import type { ProgressOptions } from "./options.js";
-import { type GlobalKind, type GrantEvent, type WindowBackend } from "./window-backend.js";
+import {
+  type CounterState,
+  type GlobalKind,
+  type GrantEvent,
+  type WindowBackend,
+} from "./window-backend.js";
 
 /** Largest broadcast chunk: below MPI's int count limit. `MPILOCK_BCAST_CHUNK` lowers it. */
 const defaultChunkBytes = 1 << 30;
@@ -57,7 +62,10 @@ export class MpiRuntime {
   }
 
   private deliver(completion: Completion): void {
-    if (--this.awaited === 0) this.binding.keepAlive(false);
+    // State samples come unasked (and never keep the process alive).
+    if (completion.type !== CompletionType.Counters && --this.awaited === 0) {
+      this.binding.keepAlive(false);
+    }
     this.subject.next(completion);
   }
 
@@ -196,5 +204,18 @@ export class MpiWindow implements WindowBackend {
 
   counters(): number[] | null {
     return this.rank === this.master ? this.runtime.binding.readCounters(this.id) : null;
+  }
+
+  sampleState(intervalMs: number): Observable<CounterState> {
+    return new Observable<CounterState>((subscriber) => {
+      const samples = this.runtime.completions$
+        .pipe(filter((c) => c.type === CompletionType.Counters && c.window === this.id))
+        .subscribe((c) => subscriber.next(c.state!));
+      this.runtime.binding.sampleCounters(this.id, Math.max(1, Math.round(intervalMs * 1000)));
+      return () => {
+        samples.unsubscribe();
+        this.runtime.binding.sampleCounters(this.id, 0);
+      };
+    });
   }
 }

@@ -14,6 +14,7 @@ export const CompletionType = {
   Broadcast: 6,
   Error: 7,
   Agree: 8,
+  Counters: 9,
 } as const;
 
 export interface Completion {
@@ -31,6 +32,7 @@ export interface Completion {
   payload?: Buffer;
   low?: number;
   high?: number;
+  state?: { readers: number; writer: number; writersQueued: number; phase: number };
 }
 
 /** The addon's surface: values in, values out (addon/binding.cc). */
@@ -55,6 +57,7 @@ export interface NativeBinding {
   endLock(window: number, kind: number, downgrade: boolean): void;
   withdrawLock(window: number, kind: number, seq: number): void;
   readCounters(window: number): number[] | null;
+  sampleCounters(window: number, intervalMicros: number): void;
   shutdown(): void;
 }
 

@@ -12,6 +12,13 @@ export interface SyncOptions {
    * variable `MPILOCK_BACKEND` overrides the default.
    */
   backend?: BackendChoice;
+  /**
+   * Write a Chrome trace of every rank's lock events to this file (on the master) when
+   * the controller closes. Default: the `MPILOCK_TRACE` environment variable, else none.
+   */
+  trace?: string;
+  /** How often `state$` samples the lock's counters, in milliseconds. Default 100. */
+  stateIntervalMs?: number;
 }
 
 /** Tuning of the native progress thread; read once, when MPI starts. */
@@ -22,20 +29,25 @@ export interface ProgressOptions {
   maxBackoffUs: number;
   /** How often the rank hosting the counters lets MPI progress while idle (0: never). */
   idleProgressUs: number;
-  /** Keep a rank's global read hold after its last local reader until a writer asks. */
+  /**
+   * Keep a rank's global read hold after its last local reader until a writer asks
+   * (opt-in, `MPILOCK_READ_BIAS=1`: its revocation needs every rank to make MPI progress,
+   * which ranks that sleep do not under emulated atomics such as `--mca osc pt2pt`).
+   */
   biasedReads: boolean;
 }
 
-export const defaultSyncOptions: Required<SyncOptions> = {
+export const defaultSyncOptions = {
   master: 0,
-  backend: "auto",
+  backend: "auto" as BackendChoice,
+  stateIntervalMs: 100,
 };
 
 export const defaultProgressOptions: ProgressOptions = {
   minBackoffUs: 1,
   maxBackoffUs: 1000,
   idleProgressUs: 1000,
-  biasedReads: true,
+  biasedReads: false,
 };
 
 function envNumber(name: string): number | undefined {
@@ -52,6 +64,6 @@ export function progressOptionsFromEnv(): ProgressOptions {
     minBackoffUs: envNumber("MPILOCK_MIN_BACKOFF_US") ?? defaultProgressOptions.minBackoffUs,
     maxBackoffUs: envNumber("MPILOCK_MAX_BACKOFF_US") ?? defaultProgressOptions.maxBackoffUs,
     idleProgressUs: envNumber("MPILOCK_IDLE_PROGRESS_US") ?? defaultProgressOptions.idleProgressUs,
-    biasedReads: process.env.MPILOCK_READ_BIAS !== "0",
+    biasedReads: process.env.MPILOCK_READ_BIAS === "1",
   };
 }

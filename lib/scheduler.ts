@@ -1,6 +1,8 @@
 import type { Subscription } from "rxjs";
 
 import { Holder, type LockKind } from "./holder.js";
+import { type EventHub, type LockEvent, lockEvent } from "./lock-events.js";
+import type { StatsRecorder } from "./lock-stats.js";
 import { GlobalKind, type GrantEvent, type WindowBackend } from "./window-backend.js";
 
 type GlobalState = "idle" | "acquiring" | "held" | "withdrawing";
@@ -38,15 +40,26 @@ export class RankScheduler {
   /** Set by shutdown(): every holder counts as released from then on. */
   closed = false;
 
-  constructor(private readonly backend: WindowBackend) {
+  constructor(
+    private readonly backend: WindowBackend,
+    private readonly events: EventHub,
+    private readonly stats: StatsRecorder,
+  ) {
     this.subscription = backend.grants$.subscribe((g) => this.onGrant(g));
   }
 
   /** Registers `holder`; true when it was granted at once. */
   request(holder: Holder): boolean {
-    const { write, reads } = this.activeAbove(holder);
-    if (write || (holder.kind === "read" && reads.length > 0)) {
-      holder.nested = true;
+    const { write, reads, depth } = this.activeAbove(holder);
+    holder.nested = write || (holder.kind === "read" && reads.length > 0);
+    holder.requestedAt = performance.now();
+    this.stats.of(holder.kind).requested++;
+    if (this.events.active) {
+      holder.eventId = this.events.newId();
+      holder.depth = depth;
+      this.emit("requested", holder);
+    }
+    if (holder.nested) {
       this.grant(holder);
       return true;
     }
@@ -63,6 +76,8 @@ export class RankScheduler {
   release(holder: Holder): void {
     if (holder.state !== "held") return;
     holder.state = "released";
+    this.stats.of(holder.kind).released++;
+    if (holder.eventId) this.emit("released", holder);
     if (this.closed) return;
     if (holder.kind === "read") {
       if (holder.counted) this.readers--;
@@ -83,6 +98,8 @@ export class RankScheduler {
     this.queue.splice(index, 1);
     for (const read of holder.suspends) this.resume(read);
     holder.state = "released";
+    this.stats.of(holder.kind).cancelled++;
+    if (holder.eventId) this.emit("cancelled", holder);
     holder.settle?.reject(reason);
     this.pump();
     return true;
@@ -124,15 +141,21 @@ export class RankScheduler {
     return this.global.every((g) => g.state === "idle");
   }
 
-  private activeAbove(holder: Holder): { write: boolean; reads: Holder[] } {
+  private activeAbove(holder: Holder): { write: boolean; reads: Holder[]; depth: number } {
     let write = false;
+    let depth = 0;
     const reads: Holder[] = [];
     for (let h = holder.parent; h; h = h.parent) {
       if (h.owner !== holder.owner || !h.active) continue;
+      depth++;
       if (h.kind === "write") write = true;
       else reads.push(h);
     }
-    return { write, reads };
+    return { write, reads, depth };
+  }
+
+  private emit(type: LockEvent["type"], holder: Holder): void {
+    this.events.emit(lockEvent(type, holder.kind, this.backend.rank, holder.eventId, holder));
   }
 
   private suspend(read: Holder): void {
@@ -151,6 +174,9 @@ export class RankScheduler {
 
   private grant(holder: Holder): void {
     holder.state = "held";
+    holder.grantedAt = performance.now();
+    this.stats.of(holder.kind).recordWait(holder.grantedAt - holder.requestedAt);
+    if (holder.eventId) this.emit("granted", holder);
     if (holder.kind === "read") {
       holder.counted = true;
       this.readers++;

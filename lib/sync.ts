@@ -5,7 +5,15 @@ import { openRuntime } from "./runtime.js";
 
 const backends: BackendChoice[] = ["auto", "mpi", "local"];
 
-function checkOptions(options: SyncOptions): Required<SyncOptions> {
+/** The options of one controller, checked, with defaults filled in. */
+export interface ControllerOptions {
+  master: number;
+  backend: BackendChoice;
+  trace: string | undefined;
+  stateIntervalMs: number;
+}
+
+function checkOptions(options: SyncOptions): ControllerOptions {
   if (typeof options !== "object" || options === null) {
     throw new InvalidArgumentError("sync() options must be an object");
   }
@@ -18,7 +26,13 @@ function checkOptions(options: SyncOptions): Required<SyncOptions> {
   if (options.backend !== undefined && !backends.includes(options.backend)) {
     throw new InvalidArgumentError(`backend must be one of ${backends.join(", ")}`);
   }
-  return merged;
+  if (merged.trace !== undefined && (typeof merged.trace !== "string" || merged.trace === "")) {
+    throw new InvalidArgumentError("trace must be a file path");
+  }
+  if (!(typeof merged.stateIntervalMs === "number" && merged.stateIntervalMs > 0)) {
+    throw new InvalidArgumentError("stateIntervalMs must be a number of milliseconds > 0");
+  }
+  return { ...merged, trace: merged.trace ?? (process.env.MPILOCK_TRACE || undefined) };
 }
 
 /**
@@ -33,7 +47,8 @@ function checkOptions(options: SyncOptions): Required<SyncOptions> {
  * ```
  */
 export async function sync(options: SyncOptions = {}): Promise<WindowController> {
-  const { master, backend } = checkOptions(options);
+  const checked = checkOptions(options);
+  const { master, backend } = checked;
   const runtime = await openRuntime(options.backend === undefined ? undefined : backend);
   if (master >= runtime.size) {
     throw new InvalidArgumentError(`master ${master} is not a rank of this job of ${runtime.size}`);
@@ -46,5 +61,5 @@ export async function sync(options: SyncOptions = {}): Promise<WindowController>
       `sync() was called with different masters on different ranks (from ${low} to ${high})`,
     );
   }
-  return new WindowController(window);
+  return new WindowController(window, checked);
 }

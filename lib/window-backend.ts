@@ -1,8 +1,20 @@
-import { type Observable, Subject } from "rxjs";
+import { map, type Observable, Subject, timer } from "rxjs";
 
 /** The two lock kinds of the global readers-writer lock; numbers match the addon. */
 export const GlobalKind = { Read: 0, Write: 1 } as const;
 export type GlobalKind = (typeof GlobalKind)[keyof typeof GlobalKind];
+
+/** What the lock's counters say (addon/phase_fair_lock.h, LockState). */
+export interface CounterState {
+  /** Readers that entered and did not leave: holding, or waiting out a writer phase. */
+  readers: number;
+  /** The rank of the writer draining or holding the lock, -1 if none. */
+  writer: number;
+  /** Writers with a ticket not yet served, the current one included. */
+  writersQueued: number;
+  /** The phase bit of the current or last writer. */
+  phase: number;
+}
 
 /** The outcome of a global request that was not granted at once. */
 export interface GrantEvent {
@@ -38,6 +50,8 @@ export interface WindowBackend {
   free(): Promise<void>;
   /** The lock counters (readIn, readOut, writeIn, writeOut), where this rank can see them. */
   counters(): number[] | null;
+  /** Samples of the global lock state every `intervalMs`, taken only while subscribed. */
+  sampleState(intervalMs: number): Observable<CounterState>;
 }
 
 /**
@@ -92,5 +106,17 @@ export class LocalWindow implements WindowBackend {
   async free(): Promise<void> {}
   counters(): null {
     return null;
+  }
+  sampleState(intervalMs: number): Observable<CounterState> {
+    return timer(0, intervalMs).pipe(
+      map(() => ({
+        readers: this.held[GlobalKind.Read] ? 1 : 0,
+        writer: this.held[GlobalKind.Write] ? 0 : -1,
+        writersQueued:
+          (this.held[GlobalKind.Write] ? 1 : 0) +
+          (this.waiting[GlobalKind.Write] === undefined ? 0 : 1),
+        phase: 0,
+      })),
+    );
   }
 }

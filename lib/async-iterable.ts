@@ -1,0 +1,85 @@
+import type { Observable, Subscription } from "rxjs";
+
+/** Options of {@link toAsyncIterable}. */
+export interface IterateOptions {
+  /**
+   * Values kept for a consumer that is slower than the source (default 10000). A hot
+   * source cannot be slowed down, so past this the oldest values are dropped.
+   */
+  bufferSize?: number;
+}
+
+/** An async iterator over an Observable, that counts what a full buffer dropped. */
+export interface ObservableIterator<T> extends AsyncIterableIterator<T> {
+  readonly dropped: number;
+}
+
+/**
+ * Iterates an Observable: subscribes on the first `next()`, buffers what arrives between
+ * two `next()` calls, and unsubscribes on `return()` (a `break` out of `for await`).
+ */
+export function toAsyncIterable<T>(
+  source: Observable<T>,
+  options: IterateOptions = {},
+): ObservableIterator<T> {
+  const limit = Math.max(1, options.bufferSize ?? 10_000);
+  const buffer: T[] = [];
+  const waiting: { resolve: (r: IteratorResult<T>) => void; reject: (e: unknown) => void }[] = [];
+  let subscription: Subscription | undefined;
+  let done = false;
+  let failure: { error: unknown } | undefined;
+  let dropped = 0;
+
+  const finish = (): void => {
+    done = true;
+    for (const w of waiting.splice(0)) {
+      if (failure) w.reject(failure.error);
+      else w.resolve({ value: undefined, done: true });
+    }
+  };
+  const start = (): void => {
+    subscription ??= source.subscribe({
+      next: (value) => {
+        const w = waiting.shift();
+        if (w) {
+          w.resolve({ value, done: false });
+          return;
+        }
+        if (buffer.length >= limit) {
+          buffer.shift();
+          dropped++;
+        }
+        buffer.push(value);
+      },
+      error: (error) => {
+        failure = { error };
+        finish();
+      },
+      complete: finish,
+    });
+  };
+
+  const iterator: ObservableIterator<T> = {
+    get dropped() {
+      return dropped;
+    },
+    next(): Promise<IteratorResult<T>> {
+      if (buffer.length > 0) return Promise.resolve({ value: buffer.shift()!, done: false });
+      if (failure) return Promise.reject(failure.error);
+      if (done) return Promise.resolve({ value: undefined, done: true });
+      start();
+      if (buffer.length > 0) return Promise.resolve({ value: buffer.shift()!, done: false });
+      return new Promise((resolve, reject) => waiting.push({ resolve, reject }));
+    },
+    return(): Promise<IteratorResult<T>> {
+      subscription?.unsubscribe();
+      buffer.length = 0;
+      finish();
+      return Promise.resolve({ value: undefined, done: true });
+    },
+    [Symbol.asyncIterator]() {
+      return iterator;
+    },
+  };
+  return iterator;
+}

@@ -1,0 +1,93 @@
+import { Observable, Subject } from "rxjs";
+
+/** What a lock event is about: a read or write lock, or a fence (singleWrite). */
+export type EventKind = "read" | "write" | "fence";
+
+/** One thing that happened to one acquisition on this rank. */
+export interface LockEvent {
+  type: "requested" | "granted" | "released" | "cancelled";
+  kind: EventKind;
+  /** The rank the event happened on. */
+  rank: number;
+  /** Identifies the acquisition on this rank: its requested, granted and released share it. */
+  id: number;
+  /**
+   * Milliseconds since the Unix epoch with sub-millisecond precision, from the monotonic
+   * clock (performance.timeOrigin + performance.now()): comparable across the ranks of
+   * one machine, and across machines as far as their clocks agree.
+   */
+  time: number;
+  /** On granted and cancelled: how long it waited. */
+  waitMs?: number;
+  /** On released: how long it was held. */
+  holdMs?: number;
+  /** How many holders of this controller enclose it in its async context (0: none). */
+  depth: number;
+  /** Granted at once because an enclosing holder covered it. */
+  nested: boolean;
+}
+
+/** Monotonic wall-clock milliseconds (see LockEvent.time). */
+export function monotonicNow(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+/**
+ * The event stream of one controller. Nothing is built while nobody listens:
+ * `active` is checked before any event object is made.
+ */
+export class EventHub {
+  private readonly subject = new Subject<LockEvent>();
+  private nextId = 1;
+  /** The events, as an Observable (hot: only what happens after subscribing). */
+  readonly events$: Observable<LockEvent> = this.subject.asObservable();
+
+  constructor(readonly rank: number) {}
+
+  /** Whether anybody listens (cheap: read on every acquisition). */
+  get active(): boolean {
+    return this.subject.observed;
+  }
+
+  newId(): number {
+    return this.nextId++;
+  }
+
+  emit(event: LockEvent): void {
+    this.subject.next(event);
+  }
+
+  complete(): void {
+    this.subject.complete();
+  }
+}
+
+/** Builds an event; `requestedAt`/`grantedAt` are performance.now() values. */
+export function lockEvent(
+  type: LockEvent["type"],
+  kind: EventKind,
+  rank: number,
+  id: number,
+  at: { requestedAt: number; grantedAt: number; depth: number; nested: boolean },
+): LockEvent {
+  const now = performance.now();
+  const event: LockEvent = {
+    type,
+    kind,
+    rank,
+    id,
+    time: monotonicNow(),
+    depth: at.depth,
+    nested: at.nested,
+  };
+  if (type === "granted" || type === "cancelled") event.waitMs = now - at.requestedAt;
+  if (type === "released") event.holdMs = now - at.grantedAt;
+  return event;
+}
+
+/** One fence's part in the events and statistics of its controller. */
+export interface FenceTrack {
+  granted(): void;
+  released(): void;
+  cancelled(): void;
+}

@@ -1,0 +1,92 @@
+import type { EventKind } from "./lock-events.js";
+
+/** Counts and wait times of one lock kind on this rank. */
+export interface KindStats {
+  requested: number;
+  granted: number;
+  cancelled: number;
+  released: number;
+  /** Wait-time percentiles in milliseconds, over every granted request (0 when none). */
+  waitMs: { p50: number; p90: number; p99: number; max: number; mean: number };
+}
+
+/** What {@link WindowController.stats} returns: per lock kind, on this rank. */
+export type LockStats = Record<EventKind, KindStats>;
+
+// Log-spaced buckets, 5% wide, from 1 microsecond: a fixed few hundred numbers keep
+// percentiles of any number of waits to within 5%.
+const growth = Math.log(1.05);
+const firstMs = 0.001;
+const bucketCount = 512;
+
+function bucketOf(ms: number): number {
+  if (ms <= firstMs) return 0;
+  return Math.min(bucketCount - 1, 1 + Math.floor(Math.log(ms / firstMs) / growth));
+}
+
+function valueOf(bucket: number): number {
+  return bucket === 0 ? firstMs : firstMs * Math.exp(bucket * growth);
+}
+
+class KindCounter {
+  requested = 0;
+  granted = 0;
+  cancelled = 0;
+  released = 0;
+  private readonly waits = new Uint32Array(bucketCount);
+  private totalWait = 0;
+  private maxWait = 0;
+
+  recordWait(ms: number): void {
+    this.granted++;
+    this.waits[bucketOf(ms)]!++;
+    this.totalWait += ms;
+    if (ms > this.maxWait) this.maxWait = ms;
+  }
+
+  snapshot(): KindStats {
+    const percentile = (p: number): number => {
+      if (this.granted === 0) return 0;
+      let rank = Math.ceil(p * this.granted);
+      for (let b = 0; b < bucketCount; b++) {
+        rank -= this.waits[b]!;
+        if (rank <= 0) return Math.min(valueOf(b), this.maxWait);
+      }
+      return this.maxWait;
+    };
+    return {
+      requested: this.requested,
+      granted: this.granted,
+      cancelled: this.cancelled,
+      released: this.released,
+      waitMs: {
+        p50: percentile(0.5),
+        p90: percentile(0.9),
+        p99: percentile(0.99),
+        max: this.maxWait,
+        mean: this.granted ? this.totalWait / this.granted : 0,
+      },
+    };
+  }
+}
+
+/** Per-kind counters of one controller on this rank. */
+export class StatsRecorder {
+  private readonly kinds: Record<EventKind, KindCounter> = {
+    read: new KindCounter(),
+    write: new KindCounter(),
+    fence: new KindCounter(),
+  };
+
+  of(kind: EventKind): KindCounter {
+    return this.kinds[kind];
+  }
+
+  snapshot(): LockStats {
+    return {
+      read: this.kinds.read.snapshot(),
+      write: this.kinds.write.snapshot(),
+      fence: this.kinds.fence.snapshot(),
+    };
+  }
+}

@@ -1,0 +1,69 @@
+import { defer, finalize, map, type Observable, share } from "rxjs";
+
+import { EventHub, type FenceTrack, lockEvent, type LockEvent } from "./lock-events.js";
+import { StatsRecorder } from "./lock-stats.js";
+import type { CounterState, WindowBackend } from "./window-backend.js";
+
+/** A sample of the global lock's state, as the master's counters said it. */
+export interface LockState extends CounterState {
+  /** Numbers the samples of one subscription period, from 1. */
+  seq: number;
+  /** When the sample arrived (LockEvent.time's clock). */
+  time: number;
+}
+
+/** Events, statistics and state samples of one controller on this rank. */
+export class LockObserver {
+  readonly events: EventHub;
+  readonly stats = new StatsRecorder();
+  /** Shared by all subscribers; sampling runs only while one is subscribed. */
+  readonly state$: Observable<LockState>;
+  private readonly backend: WindowBackend;
+
+  constructor(backend: WindowBackend, stateIntervalMs: number) {
+    this.backend = backend;
+    this.events = new EventHub(backend.rank);
+    this.state$ = defer(() => {
+      let seq = 0;
+      // Samples of the progress thread do not keep the event loop alive: a subscriber
+      // waiting for them (`for await (const s of ctrl.states())`) would see the process
+      // exit under it. Hold the loop open while subscribed, as an rxjs timer does.
+      const keepAlive = setInterval(() => {}, 2 ** 31 - 1);
+      return backend.sampleState(stateIntervalMs).pipe(
+        map((state) => ({
+          ...state,
+          seq: ++seq,
+          time: performance.timeOrigin + performance.now(),
+        })),
+        finalize(() => clearInterval(keepAlive)),
+      );
+    }).pipe(share());
+  }
+
+  /** Starts the events and statistics of one fence. */
+  fenceTrack(): FenceTrack {
+    const counter = this.stats.of("fence");
+    counter.requested++;
+    const at = { requestedAt: performance.now(), grantedAt: 0, depth: 0, nested: false };
+    const id = this.events.active ? this.events.newId() : 0;
+    const emit = (type: LockEvent["type"]): void => {
+      if (id) this.events.emit(lockEvent(type, "fence", this.backend.rank, id, at));
+    };
+    emit("requested");
+    return {
+      granted: () => {
+        at.grantedAt = performance.now();
+        counter.recordWait(at.grantedAt - at.requestedAt);
+        emit("granted");
+      },
+      released: () => {
+        counter.released++;
+        emit("released");
+      },
+      cancelled: () => {
+        counter.cancelled++;
+        emit("cancelled");
+      },
+    };
+  }
+}

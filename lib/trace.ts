@@ -1,0 +1,185 @@
+import type { EventKind, LockEvent } from "./lock-events.js";
+
+/** One interval of one rank: a wait for a lock, or a hold of it. */
+export interface TraceSpan {
+  rank: number;
+  kind: EventKind;
+  phase: "wait" | "hold" | "cancelled";
+  /** Start, in milliseconds (LockEvent.time). */
+  start: number;
+  end: number;
+  depth: number;
+}
+
+/** A Chrome trace event (the JSON Object Format that Perfetto and chrome://tracing open). */
+export interface ChromeTraceEvent {
+  name: string;
+  cat?: string;
+  ph: "X" | "M";
+  ts?: number;
+  dur?: number;
+  pid: number;
+  tid: number;
+  args?: Record<string, unknown>;
+}
+
+export interface ChromeTrace {
+  traceEvents: ChromeTraceEvent[];
+  displayTimeUnit: "ms";
+  metadata?: Record<string, unknown>;
+}
+
+/** Pairs requested/granted/released/cancelled events into waits and holds. */
+export function spansOf(events: readonly LockEvent[]): TraceSpan[] {
+  const open = new Map<string, LockEvent>();
+  const spans: TraceSpan[] = [];
+  for (const e of [...events].sort((a, b) => a.time - b.time)) {
+    const key = `${e.rank}:${e.id}`;
+    const before = open.get(key);
+    if (e.type === "requested") {
+      open.set(key, e);
+    } else if (e.type === "granted") {
+      if (before && before.time < e.time && !e.nested) {
+        spans.push({
+          rank: e.rank,
+          kind: e.kind,
+          phase: "wait",
+          start: before.time,
+          end: e.time,
+          depth: e.depth,
+        });
+      }
+      open.set(key, e);
+    } else if (before) {
+      const phase = e.type === "released" ? "hold" : "cancelled";
+      spans.push({
+        rank: e.rank,
+        kind: e.kind,
+        phase,
+        start: before.time,
+        end: e.time,
+        depth: e.depth,
+      });
+      open.delete(key);
+    }
+  }
+  return spans;
+}
+
+/** The Chrome trace of every rank's events: one track (thread) per rank. */
+export function chromeTrace(events: readonly LockEvent[], size: number): ChromeTrace {
+  const spans = spansOf(events);
+  const t0 = Math.min(...events.map((e) => e.time), Number.POSITIVE_INFINITY);
+  const traceEvents: ChromeTraceEvent[] = [];
+  for (let rank = 0; rank < size; rank++) {
+    traceEvents.push({
+      name: "thread_name",
+      ph: "M",
+      pid: 1,
+      tid: rank,
+      args: { name: `rank ${rank}` },
+    });
+    traceEvents.push({
+      name: "thread_sort_index",
+      ph: "M",
+      pid: 1,
+      tid: rank,
+      args: { sort_index: rank },
+    });
+  }
+  for (const s of spans) {
+    traceEvents.push({
+      name: s.phase === "hold" ? `${s.kind} hold` : `${s.kind} ${s.phase}`,
+      cat: s.phase,
+      ph: "X",
+      ts: (s.start - t0) * 1000,
+      dur: Math.max(0, (s.end - s.start) * 1000),
+      pid: 1,
+      tid: s.rank,
+      args: { depth: s.depth },
+    });
+  }
+  return { traceEvents, displayTimeUnit: "ms", metadata: { source: "mpilock", ranks: size, t0 } };
+}
+
+const colors: Record<string, string> = {
+  "read hold": "#4c9f70",
+  "write hold": "#d1495b",
+  "fence hold": "#8e6bbf",
+  wait: "#f2c14e",
+  cancelled: "#9aa5b1",
+};
+
+function escape(text: string): string {
+  return text.replace(/[<>&"]/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/**
+ * Renders a Chrome trace made by {@link chromeTrace} as an SVG timeline: one row per
+ * rank, read holds, write holds, fences and waits in distinct colours, and a time axis.
+ */
+export function timelineSvg(
+  trace: ChromeTrace,
+  options: { width?: number; title?: string } = {},
+): string {
+  const width = options.width ?? 1000;
+  const left = 70;
+  const right = 20;
+  const rowHeight = 26;
+  const top = 40;
+  const ranks = Math.max(
+    Number(trace.metadata?.ranks ?? 0),
+    ...trace.traceEvents.map((e) => e.tid + 1),
+  );
+  const spans = trace.traceEvents.filter((e) => e.ph === "X");
+  const endUs = Math.max(1, ...spans.map((e) => (e.ts ?? 0) + (e.dur ?? 0)));
+  const x = (us: number): number => left + (us / endUs) * (width - left - right);
+  const axisY = top + ranks * rowHeight + 8;
+  const height = axisY + 60;
+  const out: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
+    `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
+    `<text x="${left}" y="20" font-size="14">${escape(options.title ?? "mpilock timeline")}</text>`,
+  ];
+  for (let rank = 0; rank < ranks; rank++) {
+    const y = top + rank * rowHeight;
+    out.push(
+      `<g class="rank" data-rank="${rank}"><rect x="${left}" y="${y}" width="${width - left - right}" height="${rowHeight - 4}" fill="#f4f6f8"/>` +
+        `<text x="8" y="${y + rowHeight / 2 + 2}">rank ${rank}</text></g>`,
+    );
+  }
+  for (const e of spans) {
+    const y = top + e.tid * rowHeight;
+    const key = e.cat === "hold" ? e.name : (e.cat ?? "wait");
+    const isWait = e.cat !== "hold";
+    const x0 = x(e.ts ?? 0);
+    const w = Math.max(1, x((e.ts ?? 0) + (e.dur ?? 0)) - x0);
+    const h = isWait ? 6 : rowHeight - 8;
+    const yy = isWait ? y + rowHeight - 10 : y + 2;
+    out.push(
+      `<rect class="span" data-rank="${e.tid}" data-name="${escape(e.name)}" x="${x0.toFixed(2)}" y="${yy}" width="${w.toFixed(2)}" height="${h}" fill="${colors[key] ?? "#888"}"><title>${escape(e.name)}: ${((e.dur ?? 0) / 1000).toFixed(3)} ms</title></rect>`,
+    );
+  }
+  // Time axis with about eight ticks at round numbers of milliseconds.
+  const endMs = endUs / 1000;
+  const raw = endMs / 8;
+  const magnitude = 10 ** Math.floor(Math.log10(raw || 1));
+  const step = [1, 2, 5, 10].map((m) => m * magnitude).find((s) => s >= raw) ?? raw;
+  out.push(`<line x1="${left}" y1="${axisY}" x2="${width - right}" y2="${axisY}" stroke="#333"/>`);
+  for (let t = 0; t <= endMs + 1e-9; t += step) {
+    const tx = x(t * 1000);
+    out.push(
+      `<line x1="${tx.toFixed(2)}" y1="${axisY}" x2="${tx.toFixed(2)}" y2="${axisY + 5}" stroke="#333"/>` +
+        `<text x="${tx.toFixed(2)}" y="${axisY + 18}" text-anchor="middle">${Number(t.toFixed(6))} ms</text>`,
+    );
+  }
+  let lx = left;
+  for (const [name, color] of Object.entries(colors)) {
+    out.push(
+      `<rect x="${lx}" y="${axisY + 30}" width="12" height="12" fill="${color}"/><text x="${lx + 16}" y="${axisY + 40}">${name}</text>`,
+    );
+    lx += 110;
+  }
+  out.push("</svg>");
+  return out.join("\n");
+}

@@ -8,23 +8,12 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { mpirun, type RankReport, runSingle } from "./helpers/mpirun.js";
+import type { Caught } from "./ranks/fence.js";
 
 /** A deadlocked fence fails the job after this long, naming the ranks that never reported. */
 const JOB_TIMEOUT_MS = 60_000;
 const MiB = 1 << 20;
 
-interface Caught {
-  name?: string;
-  code?: string;
-  message?: string;
-  writer?: number;
-  writerName?: string;
-  writerMessage?: string;
-  writerCode?: string;
-  writerStackHas?: boolean;
-  causeMessage?: string;
-  isFenceError?: boolean;
-}
 type Outcome = { value?: unknown; error?: Caught };
 interface Step {
   writer: number;

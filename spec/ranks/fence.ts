@@ -22,7 +22,8 @@ const MiB = 1 << 20;
 /** Nested requests must be granted without waiting: a deadlock turns into an error. */
 const inner = { timeout: 20_000 };
 
-interface Caught {
+/** What a rank reports of an error it caught (spec/fence.spec.ts reads it). */
+export interface Caught {
   name?: string;
   code?: string;
   message?: string;

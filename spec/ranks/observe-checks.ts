@@ -2,18 +2,10 @@
 // plain functions over reported data that return a list of problems ([] when all is
 // well), so a failing spec shows what was wrong. Not a rank program (nothing runs here).
 
-/** A lock event as reported (LockEvent of the package, as JSON). */
-export interface ReportedEvent {
-  type: "requested" | "granted" | "released" | "cancelled";
-  kind: "read" | "write" | "fence";
-  rank: number;
-  id: number;
-  time: number;
-  waitMs?: number;
-  holdMs?: number;
-  depth: number;
-  nested: boolean;
-}
+import type { LockEvent } from "../../dist/index.js";
+
+/** A lock event as reported (the package's LockEvent, as JSON). */
+export type ReportedEvent = LockEvent;
 
 /** One acquisition's events, in the order they were emitted. */
 export type Acquisition = ReportedEvent[];

@@ -3,9 +3,14 @@ import { Observable, Subject } from "rxjs";
 /** What a lock event is about: a read or write lock, or a fence (singleWrite). */
 export type EventKind = "read" | "write" | "fence";
 
-/** One thing that happened to one acquisition on this rank. */
+/**
+ * One thing that happened to one acquisition on this rank: `requested`, then `granted`
+ * and `released`, or `cancelled`. A held read can be `suspended` and `resumed` in between:
+ * a write inside it (an upgrade) or a fence gives it up while it waits, and other ranks
+ * may write meanwhile.
+ */
 export interface LockEvent {
-  type: "requested" | "granted" | "released" | "cancelled";
+  type: "requested" | "granted" | "released" | "cancelled" | "suspended" | "resumed";
   kind: EventKind;
   /** The rank the event happened on. */
   rank: number;

@@ -18,7 +18,8 @@ export class Holder {
   suspends: Holder[] = [];
   /** Granted inside a holder of the same controller, without queueing. */
   nested = false;
-  settle?: { resolve: () => void; reject: (error: unknown) => void };
+  /** decline: a try that did not get the lock (see RankScheduler.tryRequest). */
+  settle?: { resolve: () => void; reject: (error: unknown) => void; decline?: () => void };
   /** performance.now() when asked for, and when granted. */
   requestedAt = 0;
   grantedAt = 0;

@@ -26,6 +26,8 @@ export class Holder {
   /** Set when an event listener saw it requested (0: no events for it). */
   eventId = 0;
   depth = 0;
+  /** Where it was asked for (only with MPILOCK_LEAK_STACKS=1; see leak-guard.ts). */
+  origin: string | undefined = undefined;
 
   constructor(
     readonly kind: LockKind,

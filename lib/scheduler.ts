@@ -1,6 +1,7 @@
 import type { Subscription } from "rxjs";
 
 import { Holder, type LockKind } from "./holder.js";
+import { LeakGuard } from "./leak-guard.js";
 import { type EventHub, type LockEvent, lockEvent } from "./lock-events.js";
 import type { StatsRecorder } from "./lock-stats.js";
 import { GlobalKind, type GrantEvent, type WindowBackend } from "./window-backend.js";
@@ -41,6 +42,12 @@ export class RankScheduler {
   private readonly subscription: Subscription;
   /** Set by shutdown(): every holder counts as released from then on. */
   closed = false;
+  /** Releases the locks of handles collected while held. */
+  readonly leaks = new LeakGuard((holder) => {
+    if (holder.state !== "held" || this.closed) return false;
+    this.release(holder);
+    return true;
+  });
 
   constructor(
     private readonly backend: WindowBackend,
@@ -133,7 +140,7 @@ export class RankScheduler {
     holder.state = "released";
     this.stats.of(holder.kind).cancelled++;
     if (holder.eventId) this.emit("cancelled", holder);
-    holder.settle?.reject(reason);
+    takeSettle(holder)?.reject(reason);
     this.pump();
     return true;
   }
@@ -146,7 +153,7 @@ export class RankScheduler {
       global.trying = undefined;
       if (trying) {
         trying.state = "released";
-        trying.settle?.reject(reason);
+        takeSettle(trying)?.reject(reason);
       }
     }
     this.closed = true;
@@ -201,7 +208,7 @@ export class RankScheduler {
     holder.state = "released";
     this.stats.of(holder.kind).cancelled++;
     if (holder.eventId) this.emit("cancelled", holder);
-    holder.settle?.decline?.();
+    takeSettle(holder)?.decline?.();
   }
 
   private activeAbove(holder: Holder): { write: boolean; reads: Holder[]; depth: number } {
@@ -246,7 +253,7 @@ export class RankScheduler {
     } else {
       this.writeClaims++;
     }
-    holder.settle?.resolve();
+    takeSettle(holder)?.resolve();
   }
 
   private onGrant(event: GrantEvent): void {
@@ -328,4 +335,14 @@ export class RankScheduler {
     // Admission above used the global read if anyone could: nobody needs it now.
     if (read.state === "held" && this.readers === 0) this.end(GlobalKind.Read, false);
   }
+}
+
+/**
+ * A holder's settle callbacks, dropped from it: they reference the handle, and the holder
+ * outlives it (the leak guard keeps holders of collected handles).
+ */
+function takeSettle(holder: Holder): Holder["settle"] {
+  const settle = holder.settle;
+  holder.settle = undefined;
+  return settle;
 }

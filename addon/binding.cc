@@ -175,6 +175,13 @@ Napi::Value PollLock(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<int32_t>(pending));
 }
 
+// tryLock(window, kind, seq) -> 0 outcome follows, 1 granted, 3 declined, 4 declined
+// (a withdrawn completion follows)
+Napi::Value TryLock(const Napi::CallbackInfo& info) {
+  auto pending = ProgressThread::instance().tryLock(i32(info, 0), kindAt(info, 1), u32(info, 2));
+  return Napi::Number::New(info.Env(), static_cast<int32_t>(pending));
+}
+
 Napi::Value EndLock(const Napi::CallbackInfo& info) {
   ProgressThread::instance().endLock(i32(info, 0), kindAt(info, 1),
                                      info[2].As<Napi::Boolean>().Value());
@@ -213,6 +220,11 @@ Napi::Value WallClockOffset(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), mpilock::wallClockOffsetMs());
 }
 
+Napi::Value Abort(const Napi::CallbackInfo& info) {
+  ProgressThread::instance().abort(i32(info, 0));
+  return info.Env().Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("start", Napi::Function::New(env, Start));
   exports.Set("keepAlive", Napi::Function::New(env, KeepAlive));
@@ -223,12 +235,14 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("broadcast", Napi::Function::New(env, Broadcast));
   exports.Set("beginLock", Napi::Function::New(env, BeginLock));
   exports.Set("pollLock", Napi::Function::New(env, PollLock));
+  exports.Set("tryLock", Napi::Function::New(env, TryLock));
   exports.Set("endLock", Napi::Function::New(env, EndLock));
   exports.Set("withdrawLock", Napi::Function::New(env, WithdrawLock));
   exports.Set("readCounters", Napi::Function::New(env, ReadCounters));
   exports.Set("sampleCounters", Napi::Function::New(env, SampleCounters));
   exports.Set("shutdown", Napi::Function::New(env, Shutdown));
   exports.Set("wallClockOffset", Napi::Function::New(env, WallClockOffset));
+  exports.Set("abort", Napi::Function::New(env, Abort));
   return exports;
 }
 

@@ -76,6 +76,29 @@ LockWindow::Begin LockWindow::begin(LockKind kind, uint32_t seq, bool jsPolls) {
   return granted ? Begin::kGranted : Begin::kPending;
 }
 
+bool LockWindow::looksFree(LockKind kind) {
+  int64_t c[kCounterCount];
+  atomics_.loadAll(c);
+  bool noWriter = (c[kReadIn] & kWriterBits) == 0;
+  if (kind == LockKind::kRead) return noWriter;
+  return noWriter && (c[kReadIn] & ~kWriterBits) == c[kReadOut] && c[kWriteIn] == c[kWriteOut];
+}
+
+LockWindow::Try LockWindow::tryBegin(LockKind kind, uint32_t seq) {
+  Slot& s = slot(kind);
+  bool cached = read_.state == State::kCached;
+  if (s.state != State::kIdle && !(kind == LockKind::kRead && cached)) return Try::kBusy;
+  // Our own cached read would count as a reader ahead of this writer.
+  if (kind == LockKind::kWrite && cached) readEnd(ReadBias::Clock::now(), false);
+  // A cached read is taken back without a look at the counters (begin() checks it).
+  if (!(kind == LockKind::kRead && cached) && !looksFree(kind)) return Try::kBusy;
+  if (begin(kind, seq) == Begin::kGranted) return Try::kGranted;
+  // Somebody came in between the look and the request: it cannot be taken back at once
+  // (phase_fair_lock.h), so it completes in the background and leaves.
+  withdraw(kind, seq);
+  return Try::kWithdrawing;
+}
+
 bool LockWindow::pollFromJs(LockKind kind, uint32_t seq, bool handOver) {
   Slot& s = slot(kind);
   if (s.state != State::kPending || s.seq != seq || !s.jsPolls) return false;

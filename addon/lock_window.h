@@ -18,12 +18,19 @@ class LockWindow {
   // kCached (reads only): held globally, released locally (see read_bias.h).
   enum class State { kIdle, kPending, kHeld, kWithdrawing, kCached };
   enum class Begin { kGranted, kPending };
+  // kBusy: not started, nothing changed; kWithdrawing: started, not granted at once, and
+  // being withdrawn (a poll reports it withdrawn).
+  enum class Try { kGranted, kBusy, kWithdrawing };
 
   LockWindow(MPI_Comm comm, MPI_Win win, int master, int64_t* base, bool biasedReads);
 
   // `jsPolls`: the JavaScript thread polls this request itself for a while (pollFromJs)
   // before it hands it over to the progress thread; until then the thread leaves it alone.
   Begin begin(LockKind kind, uint32_t seq, bool jsPolls = false);
+  // tryRead()/tryWrite(): a request only if the counters say the lock is free for `kind`
+  // (one read of the counters, no change when busy), withdrawn at once when a request
+  // that came in between makes it wait. Only for a slot with no request in flight.
+  Try tryBegin(LockKind kind, uint32_t seq);
   // One poll of a request the JavaScript thread polls: true when granted now. `handOver`
   // passes a still pending request on to the progress thread.
   bool pollFromJs(LockKind kind, uint32_t seq, bool handOver);
@@ -66,7 +73,9 @@ class LockWindow {
   Slot& slot(LockKind kind) { return kind == LockKind::kRead ? read_ : write_; }
   const Slot& slot(LockKind kind) const { return kind == LockKind::kRead ? read_ : write_; }
 
-  bool granted(LockKind kind);  // lock_.readPoll / writePoll, revoking cached readers
+  bool looksFree(LockKind kind);  // the counters, read once: no writer (and, for a
+                                  // writer, no reader and no queued writer either)
+  bool granted(LockKind kind);    // lock_.readPoll / writePoll, revoking cached readers
   void readEnd(ReadBias::Clock::time_point now, bool revoked);
 
   MPI_Comm comm_;

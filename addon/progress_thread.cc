@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "window_ops.h"
 
@@ -123,20 +124,16 @@ void ProgressThread::broadcast(uint32_t token, int32_t id, int root, const uint8
 
 ProgressThread::Pending ProgressThread::beginLock(int32_t id, LockKind kind, uint32_t seq,
                                                   bool jsPolls) {
-  if (serialized_) {
-    // The thread holds the mutex only for non-blocking calls: a few tries usually win it.
-    std::unique_lock<std::mutex> lock(mpi_, std::defer_lock);
-    for (int attempt = 0; attempt < 64 && !lock.try_lock(); ++attempt) std::this_thread::yield();
-    if (lock.owns_lock()) {
-      auto it = windows_.find(id);
-      if (it != windows_.end() && it->second.window) {
-        bool granted = it->second.window->begin(kind, seq, jsPolls) == LockWindow::Begin::kGranted;
-        lock.unlock();
-        if (granted) return Pending::kGranted;
-        if (jsPolls) return Pending::kJsPolls;
-        post([] {});  // wake the thread to poll
-        return Pending::kThreadPolls;
-      }
+  std::unique_lock<std::mutex> lock(mpi_, std::defer_lock);
+  if (lockQuickly(lock)) {
+    auto it = windows_.find(id);
+    if (it != windows_.end() && it->second.window) {
+      bool granted = it->second.window->begin(kind, seq, jsPolls) == LockWindow::Begin::kGranted;
+      lock.unlock();
+      if (granted) return Pending::kGranted;
+      if (jsPolls) return Pending::kJsPolls;
+      post([] {});  // wake the thread to poll
+      return Pending::kThreadPolls;
     }
   }
   // Contended MPI mutex or FUNNELED: the thread begins it and reports the grant.
@@ -145,12 +142,50 @@ ProgressThread::Pending ProgressThread::beginLock(int32_t id, LockKind kind, uin
     auto it = windows_.find(id);
     if (it == windows_.end()) return;
     if (it->second.window->begin(kind, seq) == LockWindow::Begin::kGranted) {
-      Completion c{Completion::Type::kGranted};
-      c.window = id;
-      c.lockKind = kind;
-      c.seq = seq;
-      outbox_.push_back(std::move(c));
+      report(Completion::Type::kGranted, id, kind, seq);
     }
+  });
+  return Pending::kThreadPolls;
+}
+
+bool ProgressThread::lockQuickly(std::unique_lock<std::mutex>& lock) {
+  if (!serialized_) return false;
+  for (int attempt = 0; attempt < 64 && !lock.try_lock(); ++attempt) std::this_thread::yield();
+  return lock.owns_lock();
+}
+
+void ProgressThread::report(Completion::Type type, int32_t window, LockKind kind, uint32_t seq) {
+  Completion c{type};
+  c.window = window;
+  c.lockKind = kind;
+  c.seq = seq;
+  outbox_.push_back(std::move(c));
+}
+
+ProgressThread::Pending ProgressThread::tryLock(int32_t id, LockKind kind, uint32_t seq) {
+  std::unique_lock<std::mutex> lock(mpi_, std::defer_lock);
+  if (lockQuickly(lock)) {
+    auto it = windows_.find(id);
+    if (it == windows_.end() || !it->second.window) return Pending::kBusy;
+    switch (it->second.window->tryBegin(kind, seq)) {
+      case LockWindow::Try::kGranted:
+        return Pending::kGranted;
+      case LockWindow::Try::kBusy:
+        return Pending::kBusy;
+      case LockWindow::Try::kWithdrawing:
+        lock.unlock();
+        post([] {});  // wake the thread to complete the withdrawal
+        return Pending::kWithdrawing;
+    }
+  }
+  // The same on the thread; the answer comes as a completion (declined: kWithdrawn).
+  post([this, id, kind, seq] {
+    std::lock_guard<std::mutex> guard(mpi_);
+    auto it = windows_.find(id);
+    auto answer =
+        it == windows_.end() ? LockWindow::Try::kBusy : it->second.window->tryBegin(kind, seq);
+    if (answer == LockWindow::Try::kGranted) report(Completion::Type::kGranted, id, kind, seq);
+    if (answer == LockWindow::Try::kBusy) report(Completion::Type::kWithdrawn, id, kind, seq);
   });
   return Pending::kThreadPolls;
 }
@@ -201,11 +236,7 @@ bool ProgressThread::withdrawLock(int32_t id, LockKind kind, uint32_t seq) {
     auto it = windows_.find(id);
     if (it == windows_.end()) return;
     if (it->second.window->withdraw(kind, seq)) {
-      Completion c{Completion::Type::kWithdrawn};
-      c.window = id;
-      c.lockKind = kind;
-      c.seq = seq;
-      outbox_.push_back(std::move(c));
+      report(Completion::Type::kWithdrawn, id, kind, seq);
     }
   });
   return true;
@@ -260,17 +291,9 @@ void ProgressThread::pollLocks(int32_t id, LockWindow& window) {
   for (LockKind kind : {LockKind::kRead, LockKind::kWrite}) {
     LockWindow::PollResult r = window.poll(kind);
     if (!r.granted && !r.withdrawn) continue;
-    Completion c{r.granted ? Completion::Type::kGranted : Completion::Type::kWithdrawn};
-    c.window = id;
-    c.lockKind = kind;
-    c.seq = r.seq;
-    outbox_.push_back(std::move(c));
+    report(r.granted ? Completion::Type::kGranted : Completion::Type::kWithdrawn, id, kind, r.seq);
     if (r.restarted && r.restartGranted) {
-      Completion g{Completion::Type::kGranted};
-      g.window = id;
-      g.lockKind = kind;
-      g.seq = r.restartSeq;
-      outbox_.push_back(std::move(g));
+      report(Completion::Type::kGranted, id, kind, r.restartSeq);
     }
   }
 }
@@ -335,13 +358,22 @@ void ProgressThread::run() {
   for (;;) {
     std::deque<Command> commands;
     bool stop;
+    int abortCode;
     {
       std::lock_guard<std::mutex> lock(queueMutex_);
       commands.swap(commands_);
       kicked_ = false;
       stop = stopping_;
+      abortCode = abortCode_;
     }
     for (auto& command : commands) command();
+    if (stop && abortCode >= 0) {
+      // A collective that cannot complete (a close() that timed out) would hang the
+      // window free and MPI_Finalize: end the job instead. MPI_Abort does not return.
+      std::lock_guard<std::mutex> lock(mpi_);
+      MPI_Abort(MPI_COMM_WORLD, abortCode);
+      std::_Exit(abortCode);
+    }
     if (stop) {
       // Release what is held, withdraw what waits, and free every window collectively
       // in creation order (the same on every rank).
@@ -407,6 +439,14 @@ void ProgressThread::idleProgress() {
     int flag = 0;
     MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, entry.window->comm(), &flag, MPI_STATUS_IGNORE);
   }
+}
+
+void ProgressThread::abort(int code) {
+  {
+    std::lock_guard<std::mutex> lock(queueMutex_);
+    abortCode_ = code < 0 ? 1 : code;
+  }
+  shutdown();
 }
 
 void ProgressThread::shutdown() {

@@ -54,8 +54,18 @@ class ProgressThread {
   // Lock requests. beginLock answers kGranted (granted synchronously), kJsPolls (pending;
   // the caller polls it with pollLock, asked for by `jsPolls`) or kThreadPolls (pending;
   // a kGranted or kWithdrawn completion with the same seq follows).
-  enum class Pending : int32_t { kThreadPolls = 0, kGranted = 1, kJsPolls = 2 };
+  enum class Pending : int32_t {
+    kThreadPolls = 0,
+    kGranted = 1,
+    kJsPolls = 2,
+    kBusy = 3,         // tryLock: declined, nothing changed, no completion follows
+    kWithdrawing = 4,  // tryLock: declined; a kWithdrawn completion follows
+  };
   Pending beginLock(int32_t window, LockKind kind, uint32_t seq, bool jsPolls);
+  // Takes the lock only if it is free now (LockWindow::tryBegin): kGranted, kBusy,
+  // kWithdrawing, or kThreadPolls when the thread must do it (contended MPI mutex or
+  // FUNNELED): a kGranted or kWithdrawn (declined) completion with `seq` follows.
+  Pending tryLock(int32_t window, LockKind kind, uint32_t seq);
   // One poll of a request the JavaScript thread polls; `handOver` gives it to the thread.
   Pending pollLock(int32_t window, LockKind kind, uint32_t seq, bool handOver);
   void endLock(int32_t window, LockKind kind, bool downgrade);
@@ -71,6 +81,9 @@ class ProgressThread {
   // Releases what this rank holds, frees every window collectively, finalizes MPI, and
   // joins the thread. Idempotent; safe from process exit handlers.
   void shutdown();
+  // At exit when a collective can no longer complete (a close() that timed out):
+  // MPI_Abort(MPI_COMM_WORLD, code) on the thread, which ends every rank of the job.
+  void abort(int code);
 
  private:
   struct Entry {
@@ -82,6 +95,10 @@ class ProgressThread {
   using Command = std::function<void()>;
 
   void run();
+  // Takes the MPI mutex if it is free within a few tries (the thread holds it only
+  // for non-blocking calls); false when contended or FUNNELED.
+  bool lockQuickly(std::unique_lock<std::mutex>& lock);
+  void report(Completion::Type type, int32_t window, LockKind kind, uint32_t seq);
   void initialize();
   void finalize();
   void post(Command command);
@@ -104,6 +121,7 @@ class ProgressThread {
   std::deque<Command> commands_;
   bool kicked_ = false;
   bool stopping_ = false;
+  int abortCode_ = -1;               // >= 0: abort instead of freeing and finalizing
   std::atomic<bool> asleep_{false};  // waiting with no deadline
   bool watching_ = false;            // some window caches a read hold
   // How often cached read holds are checked for revocation: bounds what a writer waits

@@ -27,6 +27,13 @@ class WindowAtomics {
   // without waiting for the targets to apply them.
   void pushLocal() { MPI_Win_flush_local_all(win_); }
 
+  // All four lock counters in one round trip, each read atomically (not as one snapshot).
+  void loadAll(int64_t out[kCounterCount]) {
+    MPI_Get_accumulate(nullptr, 0, MPI_INT64_T, out, kCounterCount, MPI_INT64_T, master_, 0,
+                       kCounterCount, MPI_INT64_T, MPI_NO_OP, win_);
+    MPI_Win_flush(master_, win_);
+  }
+
   // MPI_NO_OP makes the read atomic with respect to the concurrent fetch-and-adds.
   int64_t load(Counter c) {
     int64_t value = 0;

@@ -1,4 +1,10 @@
-import { ClosedError, InvalidArgumentError, LockAbortedError, LockTimeoutError } from "./errors.js";
+import {
+  ClosedError,
+  CloseTimeoutError,
+  InvalidArgumentError,
+  LockAbortedError,
+  LockTimeoutError,
+} from "./errors.js";
 import {
   type Fence,
   FenceCoordinator,
@@ -26,6 +32,9 @@ export interface LockOptions {
   /** Milliseconds to wait before rejecting with a `LockTimeoutError`. */
   timeout?: number;
 }
+
+/** What the callback forms of {@link WindowController.tryRead} and `tryWrite` resolve with. */
+export type TryResult<T> = { acquired: true; value: T } | { acquired: false };
 
 function checkLockOptions(options: LockOptions | undefined): LockOptions {
   if (options === undefined) return {};
@@ -73,14 +82,17 @@ export class WindowController implements AsyncDisposable {
   #fences: FenceCoordinator | undefined;
   readonly #observer: LockObserver;
   readonly #trace: TraceCollector | undefined;
+  readonly #closeTimeout: number;
   /** Where the trace goes, on the master, when tracing is on (`trace` option). */
   readonly tracePath: string | undefined;
 
   /** @internal */
   constructor(
     backend: WindowBackend,
-    options: Pick<ControllerOptions, "trace" | "stateIntervalMs">,
+    options: Pick<ControllerOptions, "trace" | "stateIntervalMs"> &
+      Partial<Pick<ControllerOptions, "closeTimeout">>,
   ) {
+    this.#closeTimeout = options.closeTimeout ?? Infinity;
     this.backend = backend;
     this.rank = backend.rank;
     this.size = backend.size;
@@ -178,6 +190,39 @@ export class WindowController implements AsyncDisposable {
   }
 
   /**
+   * The shared lock only if it is free now: resolves with a handle, or `null` when it
+   * would have to wait (another rank writes or waits to write; a task of this rank writes
+   * or waits to). Never queues; a declined try leaves the lock as if never asked for.
+   * Inside a read or write block of this controller it is granted at once (nesting).
+   * Given a function, runs it under the lock if it got it: `{ acquired: true, value }`,
+   * else `{ acquired: false }`.
+   *
+   * @example
+   * ```ts
+   * await using lock = await ctrl.tryRead();
+   * if (lock) useCache(); else refreshLater();
+   * const r = await ctrl.tryWrite(() => flush());   // r.acquired, r.value
+   * ```
+   */
+  tryRead(): Promise<LockHandle | null>;
+  tryRead<T>(fn: () => T | Promise<T>): Promise<TryResult<Awaited<T>>>;
+  tryRead<T>(fn?: () => T | Promise<T>): Promise<LockHandle | null | TryResult<Awaited<T>>> {
+    return fn === undefined ? this.#try("read") : this.#runTry("read", fn);
+  }
+
+  /**
+   * The exclusive lock only if it is free now (no reader, no writer, no writer waiting,
+   * on any rank): a handle or `null`, as {@link tryRead}. Inside a write block it is
+   * granted at once; inside a read block it resolves with `null` (an upgrade cannot be
+   * tried without giving the read up).
+   */
+  tryWrite(): Promise<LockHandle | null>;
+  tryWrite<T>(fn: () => T | Promise<T>): Promise<TryResult<Awaited<T>>>;
+  tryWrite<T>(fn?: () => T | Promise<T>): Promise<LockHandle | null | TryResult<Awaited<T>>> {
+    return fn === undefined ? this.#try("write") : this.#runTry("write", fn);
+  }
+
+  /**
    * Collective: every rank calls it, naming the same writer `rank` (default: the master).
    * The writer does the work under the write lock, the other ranks skip it, the work's
    * result reaches every rank (msgpack over MPI broadcast), and all ranks resume together.
@@ -218,11 +263,14 @@ export class WindowController implements AsyncDisposable {
   }
 
   /**
-   * Collective: every rank must call it. Rejects this rank's waiting requests, releases
-   * what it holds, and frees the window. Idempotent.
+   * Collective: every rank must call it. Rejects this rank's waiting requests
+   * (`ERR_MPILOCK_CLOSED`), releases what it holds, and frees the window. Idempotent.
+   * If the other ranks do not all call it within `closeTimeout` (a `sync()` option), it
+   * rejects with `ERR_MPILOCK_CLOSE_TIMEOUT`, and this process ends the job with
+   * MPI_Abort at exit instead of hanging there.
    */
   close(): Promise<void> {
-    this.#closing ??= (async () => {
+    this.#closing ??= this.#withCloseTimeout(async () => {
       this.#scheduler.shutdown(new ClosedError("the controller was closed while waiting"));
       try {
         await this.#trace?.finish(this.backend);
@@ -230,8 +278,25 @@ export class WindowController implements AsyncDisposable {
         this.#observer.complete();
         await this.backend.free();
       }
-    })();
+    });
     return this.#closing;
+  }
+
+  async #withCloseTimeout(collective: () => Promise<void>): Promise<void> {
+    const limit = this.#closeTimeout;
+    if (!Number.isFinite(limit)) return collective();
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        this.backend.abandon();
+        reject(new CloseTimeoutError(limit));
+      }, limit);
+    });
+    try {
+      await Promise.race([collective(), expired]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   [Symbol.asyncDispose](): Promise<void> {
@@ -266,6 +331,26 @@ export class WindowController implements AsyncDisposable {
     const handle = await this.#acquire(kind, options);
     try {
       return await runWithHolder(handle.holder, fn);
+    } finally {
+      handle.release();
+    }
+  }
+
+  #try(kind: LockKind): Promise<LockHandle | null> {
+    if (this.#closing) return Promise.reject(new ClosedError());
+    const holder = new Holder(kind, this, currentHolder());
+    const handle = new LockHandle(holder, this.#scheduler);
+    return new Promise((resolve, reject) => {
+      holder.settle = { resolve: () => resolve(handle), reject, decline: () => resolve(null) };
+      this.#scheduler.tryRequest(holder);
+    });
+  }
+
+  async #runTry<T>(kind: LockKind, fn: () => T | Promise<T>): Promise<TryResult<Awaited<T>>> {
+    const handle = await this.#try(kind);
+    if (!handle) return { acquired: false };
+    try {
+      return { acquired: true, value: await runWithHolder(handle.holder, fn) };
     } finally {
       handle.release();
     }

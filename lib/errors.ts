@@ -60,3 +60,18 @@ export class LockTimeoutError extends MpiLockError {
     super("ERR_MPILOCK_TIMEOUT", `the lock was not granted within ${timeoutMs} ms`);
   }
 }
+
+/**
+ * `close()` did not complete within `closeTimeout`: not every rank called it (it is
+ * collective). The job cannot end cleanly any more: at exit this process calls
+ * MPI_Abort, which ends every rank.
+ */
+export class CloseTimeoutError extends MpiLockError {
+  constructor(timeoutMs: number) {
+    super(
+      "ERR_MPILOCK_CLOSE_TIMEOUT",
+      `close() did not complete within ${timeoutMs} ms: not every rank called close() ` +
+        "(it is collective, like sync()); this process will end the job with MPI_Abort at exit",
+    );
+  }
+}

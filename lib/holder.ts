@@ -18,7 +18,8 @@ export class Holder {
   suspends: Holder[] = [];
   /** Granted inside a holder of the same controller, without queueing. */
   nested = false;
-  settle?: { resolve: () => void; reject: (error: unknown) => void };
+  /** decline: a try that did not get the lock (see RankScheduler.tryRequest). */
+  settle?: { resolve: () => void; reject: (error: unknown) => void; decline?: () => void };
   /** performance.now() when asked for, and when granted. */
   requestedAt = 0;
   grantedAt = 0;
@@ -27,6 +28,8 @@ export class Holder {
   depth = 0;
   /** Taken by the scheduler for itself (no stats, no events). */
   internal = false;
+  /** Where it was asked for (only with MPILOCK_LEAK_STACKS=1; see leak-guard.ts). */
+  origin: string | undefined = undefined;
 
   constructor(
     readonly kind: LockKind,

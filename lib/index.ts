@@ -1,5 +1,5 @@
 export { sync } from "./sync.js";
-export { WindowController, type LockOptions } from "./controller.js";
+export { WindowController, type LockOptions, type TryResult } from "./controller.js";
 export { LockHandle } from "./lock-handle.js";
 export { Fence, type FenceOptions, type SingleWriteOptions } from "./fence.js";
 export {
@@ -12,6 +12,7 @@ export type { LockKind } from "./holder.js";
 export type { BackendChoice, SyncOptions } from "./options.js";
 export {
   ClosedError,
+  CloseTimeoutError,
   InvalidArgumentError,
   LockAbortedError,
   LockTimeoutError,

@@ -8,6 +8,7 @@ import {
   type CounterState,
   type GlobalKind,
   type GrantEvent,
+  type TryAnswer,
   type WindowBackend,
 } from "./window-backend.js";
 
@@ -24,6 +25,10 @@ export class MpiRuntime {
   private awaited = 0;
   private nextToken = 1;
   private nextWindow = 0;
+  /** Windows whose free (close) timed out and has not completed since. */
+  readonly abandoned = new Set<number>();
+  /** Tokens given up on: their completion, if it comes, is not counted. */
+  private readonly given = new Set<number>();
 
   private constructor(
     readonly binding: NativeBinding,
@@ -70,17 +75,27 @@ export class MpiRuntime {
         if (failure) throw failure.error;
       }, options);
       // Stop the thread and finalize MPI on every way out: a natural end,
-      // process.exit() and an uncaught exception all emit 'exit'.
-      process.once("exit", () => binding.shutdown());
+      // process.exit() and an uncaught exception all emit 'exit'. A window whose close()
+      // timed out cannot be freed (its collective would wait forever): abort the job.
+      process.once("exit", (code) => {
+        if (runtime && runtime.abandoned.size > 0) binding.abort(code || 1);
+        else binding.shutdown();
+      });
     });
   }
 
   private deliver(completion: Completion): void {
     // State samples come unasked (and never keep the process alive).
-    if (completion.type !== CompletionType.Counters && --this.awaited === 0) {
-      this.binding.keepAlive(false);
+    if (completion.type !== CompletionType.Counters && !this.given.delete(completion.token)) {
+      if (--this.awaited === 0) this.binding.keepAlive(false);
     }
     this.subject.next(completion);
+  }
+
+  /** Stops waiting for the completion of `token` (it may never come): the process may end. */
+  giveUp(token: number): void {
+    this.given.add(token);
+    if (--this.awaited === 0) this.binding.keepAlive(false);
   }
 
   /** Counts one completion that JavaScript now waits for. */
@@ -109,7 +124,7 @@ export class MpiRuntime {
 }
 
 /** beginLock / pollLock answers (addon/progress_thread.h, ProgressThread::Pending). */
-const Pending = { ThreadPolls: 0, Granted: 1, JsPolls: 2 } as const;
+const Pending = { ThreadPolls: 0, Granted: 1, JsPolls: 2, Busy: 3, Withdrawing: 4 } as const;
 
 /**
  * How long a waiting request is polled from the JavaScript thread (between turns of the
@@ -126,6 +141,8 @@ export class MpiWindow implements WindowBackend {
   private readonly chunkBytes: number;
   private readonly spinMs: number;
   private readonly polledHere = new Subject<GrantEvent>();
+  /** The token of this window's free, once asked for. */
+  private freeToken = 0;
   /** The seq this thread polls, per kind (-1: none). */
   private readonly spinning = [-1, -1];
 
@@ -181,6 +198,14 @@ export class MpiWindow implements WindowBackend {
     setImmediate(poll);
   }
 
+  tryBegin(kind: GlobalKind, seq: number): TryAnswer {
+    const answer = this.runtime.binding.tryLock(this.id, kind, seq);
+    if (answer === Pending.Granted) return "granted";
+    if (answer === Pending.Busy) return "busy";
+    this.runtime.expectCompletion();
+    return answer === Pending.Withdrawing ? "withdrawing" : "pending";
+  }
+
   end(kind: GlobalKind, downgrade: boolean): void {
     this.runtime.binding.endLock(this.id, kind, downgrade);
   }
@@ -213,7 +238,21 @@ export class MpiWindow implements WindowBackend {
   }
 
   async free(): Promise<void> {
-    await this.runtime.run((token) => this.runtime.binding.freeWindow(token, this.id));
+    try {
+      await this.runtime.run((token) => {
+        this.freeToken = token;
+        this.runtime.binding.freeWindow(token, this.id);
+      });
+    } finally {
+      this.runtime.abandoned.delete(this.id);
+    }
+  }
+
+  abandon(): void {
+    if (this.freeToken === 0 || this.runtime.abandoned.has(this.id)) return;
+    this.runtime.abandoned.add(this.id);
+    // The free still waits for the other ranks: it must not keep the process alive.
+    this.runtime.giveUp(this.freeToken);
   }
 
   counters(): number[] | null {

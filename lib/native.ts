@@ -54,6 +54,9 @@ export interface NativeBinding {
   beginLock(window: number, kind: number, seq: number, callerPolls: boolean): number;
   /** 0: handed to the progress thread, 1: granted, 2: still pending. */
   pollLock(window: number, kind: number, seq: number, handOver: boolean): number;
+  /** Only if free now: 0 outcome follows (granted or withdrawn), 1 granted, 3 declined,
+   * 4 declined and a withdrawn completion follows. */
+  tryLock(window: number, kind: number, seq: number): number;
   endLock(window: number, kind: number, downgrade: boolean): void;
   withdrawLock(window: number, kind: number, seq: number): void;
   readCounters(window: number): number[] | null;
@@ -61,6 +64,8 @@ export interface NativeBinding {
   shutdown(): void;
   /** CLOCK_REALTIME minus CLOCK_MONOTONIC in milliseconds (addon/wall_clock.h). */
   wallClockOffset(): number;
+  /** MPI_Abort(MPI_COMM_WORLD, code) on the progress thread; ends the job. */
+  abort(code: number): void;
 }
 
 /** Where the compiled addon is looked for: `MPILOCK_ADDON` or build/Release next to lib/ and dist/. */

@@ -19,6 +19,12 @@ export interface SyncOptions {
   trace?: string;
   /** How often `state$` samples the lock's counters, in milliseconds. Default 100. */
   stateIntervalMs?: number;
+  /**
+   * Milliseconds `close()` waits for the other ranks to close too before it rejects with
+   * `ERR_MPILOCK_CLOSE_TIMEOUT` (a rank that never calls close() would hang it). Default
+   * 30000, or `MPILOCK_CLOSE_TIMEOUT_MS`; `Infinity`: no limit.
+   */
+  closeTimeout?: number;
 }
 
 /** Tuning of the native progress thread; read once, when MPI starts. */
@@ -41,7 +47,14 @@ export const defaultSyncOptions = {
   master: 0,
   backend: "auto" as BackendChoice,
   stateIntervalMs: 100,
+  closeTimeout: 30_000,
 };
+
+/** `closeTimeout` when the caller gave none: `MPILOCK_CLOSE_TIMEOUT_MS`, else the default. */
+export function defaultCloseTimeout(): number {
+  const fromEnv = envNumber("MPILOCK_CLOSE_TIMEOUT_MS");
+  return fromEnv !== undefined && fromEnv > 0 ? fromEnv : defaultSyncOptions.closeTimeout;
+}
 
 export const defaultProgressOptions: ProgressOptions = {
   minBackoffUs: 1,

@@ -1,17 +1,20 @@
 import type { Subscription } from "rxjs";
 
 import { Holder, type LockKind } from "./holder.js";
+import { LeakGuard } from "./leak-guard.js";
 import { type EventHub, type LockEvent, lockEvent } from "./lock-events.js";
 import type { StatsRecorder } from "./lock-stats.js";
 import { GlobalKind, type GrantEvent, type WindowBackend } from "./window-backend.js";
 
-type GlobalState = "idle" | "acquiring" | "held" | "withdrawing";
+/** trying: a try whose answer comes as a GrantEvent (for `trying`). */
+type GlobalState = "idle" | "acquiring" | "held" | "withdrawing" | "trying";
 
 interface GlobalRequest {
   state: GlobalState;
   seq: number;
   /** Granted and not yet given to a local task. */
   unused: boolean;
+  trying?: Holder | undefined;
 }
 
 /**
@@ -39,6 +42,12 @@ export class RankScheduler {
   private readonly subscription: Subscription;
   /** Set by shutdown(): every holder counts as released from then on. */
   closed = false;
+  /** Releases the locks of handles collected while held. */
+  readonly leaks = new LeakGuard((holder) => {
+    if (holder.state !== "held" || this.closed) return false;
+    this.release(holder);
+    return true;
+  });
 
   constructor(
     private readonly backend: WindowBackend,
@@ -50,15 +59,7 @@ export class RankScheduler {
 
   /** Registers `holder`; true when it was granted at once. */
   request(holder: Holder): boolean {
-    const { write, reads, depth } = this.activeAbove(holder);
-    holder.nested = write || (holder.kind === "read" && reads.length > 0);
-    holder.requestedAt = performance.now();
-    this.stats.of(holder.kind).requested++;
-    if (this.events.active) {
-      holder.eventId = this.events.newId();
-      holder.depth = depth;
-      this.emit("requested", holder);
-    }
+    const reads = this.register(holder);
     if (holder.nested) {
       this.grant(holder);
       return true;
@@ -70,6 +71,45 @@ export class RankScheduler {
     this.queue.push(holder);
     this.pump();
     return holder.state === "held";
+  }
+
+  /**
+   * Grants `holder` only if nothing here or on other ranks makes it wait now; settles it
+   * (`resolve` or `decline`), at once or, when the backend answers later, on its GrantEvent.
+   * A try never queues and never suspends reads: a write tried inside a read is declined
+   * (an upgrade cannot be tried without giving the read up). Declined, it leaves the lock
+   * as it was: a global request it started is withdrawn like a cancelled one.
+   */
+  tryRequest(holder: Holder): void {
+    const reads = this.register(holder);
+    if (holder.nested) return this.grant(holder);
+    const read = this.global[GlobalKind.Read];
+    const global = this.global[holder.kind === "read" ? GlobalKind.Read : GlobalKind.Write];
+    const localBusy =
+      this.queue.length > 0 ||
+      this.writeClaims > 0 ||
+      this.global[GlobalKind.Write].state !== "idle" ||
+      (holder.kind === "write" && (reads.length > 0 || this.readers > 0));
+    if (localBusy) return this.decline(holder);
+    // Local readers hold the global read: share it, as read() does.
+    if (holder.kind === "read" && read.state === "held") return this.grant(holder);
+    if (read.state !== "idle") return this.decline(holder);
+    const kind = holder.kind === "read" ? GlobalKind.Read : GlobalKind.Write;
+    global.seq = (global.seq + 1) >>> 0;
+    switch (this.backend.tryBegin(kind, global.seq)) {
+      case "granted":
+        global.state = "held";
+        global.unused = false;
+        return this.grant(holder);
+      case "busy":
+        return this.decline(holder);
+      case "withdrawing":
+        global.state = "withdrawing";
+        return this.decline(holder);
+      case "pending":
+        global.state = "trying";
+        global.trying = holder;
+    }
   }
 
   /** Releases a held holder (a no-op for anything else). */
@@ -102,10 +142,11 @@ export class RankScheduler {
     if (holder.suspends.length > 0 && !this.closed) {
       // An upgrade gave its reads up; the task goes on in their scope once this rejects,
       // so it rejects only when the global read is back (another rank may write now).
-      this.readBack(holder.suspends, () => holder.settle?.reject(reason));
+      const settle = takeSettle(holder);
+      this.readBack(holder.suspends, () => settle?.reject(reason));
     } else {
       for (const read of holder.suspends) this.resume(read);
-      holder.settle?.reject(reason);
+      takeSettle(holder)?.reject(reason);
     }
     this.pump();
     return true;
@@ -133,6 +174,14 @@ export class RankScheduler {
   shutdown(reason: unknown): void {
     // One at a time: cancelling an upgrade queues a read of its own (readBack).
     while (this.queue.length > 0) this.cancel(this.queue[0]!, reason);
+    for (const global of this.global) {
+      const trying = global.trying;
+      global.trying = undefined;
+      if (trying) {
+        trying.state = "released";
+        takeSettle(trying)?.reject(reason);
+      }
+    }
     this.closed = true;
     this.readers = 0;
     this.writeClaims = 0;
@@ -164,6 +213,28 @@ export class RankScheduler {
   /** Whether this rank has any global request in flight (granted or not). */
   get idle(): boolean {
     return this.global.every((g) => g.state === "idle");
+  }
+
+  /** Counts and announces a request, sets `nested`; returns the active reads around it. */
+  private register(holder: Holder): Holder[] {
+    const { write, reads, depth } = this.activeAbove(holder);
+    holder.nested = write || (holder.kind === "read" && reads.length > 0);
+    holder.requestedAt = performance.now();
+    this.stats.of(holder.kind).requested++;
+    if (this.events.active) {
+      holder.eventId = this.events.newId();
+      holder.depth = depth;
+      this.emit("requested", holder);
+    }
+    return reads;
+  }
+
+  /** A try that does not get the lock: counted and announced as cancelled. */
+  private decline(holder: Holder): void {
+    holder.state = "released";
+    this.stats.of(holder.kind).cancelled++;
+    if (holder.eventId) this.emit("cancelled", holder);
+    takeSettle(holder)?.decline?.();
   }
 
   private activeAbove(holder: Holder): { write: boolean; reads: Holder[]; depth: number } {
@@ -211,12 +282,22 @@ export class RankScheduler {
     } else {
       this.writeClaims++;
     }
-    holder.settle?.resolve();
+    takeSettle(holder)?.resolve();
   }
 
   private onGrant(event: GrantEvent): void {
     const request = this.global[event.kind];
     if (event.seq !== request.seq) return;
+    if (request.state === "trying") {
+      const holder = request.trying!;
+      request.trying = undefined;
+      request.state = event.granted ? "held" : "idle";
+      request.unused = false;
+      if (event.granted) this.grant(holder);
+      else this.decline(holder);
+      this.pump();
+      return;
+    }
     if (request.state === "acquiring" || request.state === "withdrawing") {
       // A grant that won the race with its withdrawal is kept: pump() releases it
       // when nobody here needs it.
@@ -283,4 +364,14 @@ export class RankScheduler {
     // Admission above used the global read if anyone could: nobody needs it now.
     if (read.state === "held" && this.readers === 0) this.end(GlobalKind.Read, false);
   }
+}
+
+/**
+ * A holder's settle callbacks, dropped from it: they reference the handle, and the holder
+ * outlives it (the leak guard keeps holders of collected handles).
+ */
+function takeSettle(holder: Holder): Holder["settle"] {
+  const settle = holder.settle;
+  holder.settle = undefined;
+  return settle;
 }

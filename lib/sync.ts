@@ -1,6 +1,11 @@
 import { WindowController } from "./controller.js";
 import { InvalidArgumentError } from "./errors.js";
-import { type BackendChoice, defaultSyncOptions, type SyncOptions } from "./options.js";
+import {
+  type BackendChoice,
+  defaultCloseTimeout,
+  defaultSyncOptions,
+  type SyncOptions,
+} from "./options.js";
 import { openRuntime } from "./runtime.js";
 
 const backends: BackendChoice[] = ["auto", "mpi", "local"];
@@ -11,13 +16,14 @@ export interface ControllerOptions {
   backend: BackendChoice;
   trace: string | undefined;
   stateIntervalMs: number;
+  closeTimeout: number;
 }
 
 function checkOptions(options: SyncOptions): ControllerOptions {
   if (typeof options !== "object" || options === null) {
     throw new InvalidArgumentError("sync() options must be an object");
   }
-  const merged = { ...defaultSyncOptions, ...options };
+  const merged = { ...defaultSyncOptions, closeTimeout: defaultCloseTimeout(), ...options };
   if (!Number.isInteger(merged.master) || merged.master < 0) {
     throw new InvalidArgumentError(
       `master must be a rank (an integer >= 0), got ${String(merged.master)}`,
@@ -31,6 +37,9 @@ function checkOptions(options: SyncOptions): ControllerOptions {
   }
   if (!(typeof merged.stateIntervalMs === "number" && merged.stateIntervalMs > 0)) {
     throw new InvalidArgumentError("stateIntervalMs must be a number of milliseconds > 0");
+  }
+  if (!(typeof merged.closeTimeout === "number" && merged.closeTimeout > 0)) {
+    throw new InvalidArgumentError("closeTimeout must be a number of milliseconds > 0");
   }
   return { ...merged, trace: merged.trace ?? (process.env.MPILOCK_TRACE || undefined) };
 }

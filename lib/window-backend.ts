@@ -25,6 +25,13 @@ export interface GrantEvent {
 }
 
 /**
+ * What a try (take it only if free now) answers: `granted`; `busy` (nothing started);
+ * `withdrawing` (declined, and a GrantEvent with granted false follows); `pending` (the
+ * answer is the GrantEvent that follows: granted, or not).
+ */
+export type TryAnswer = "granted" | "busy" | "withdrawing" | "pending";
+
+/**
  * One controller's share of the global lock and its collectives. A rank holds at most
  * one global read and one global write request at a time; the scheduler shares them out.
  */
@@ -36,6 +43,8 @@ export interface WindowBackend {
   readonly grants$: Observable<GrantEvent>;
   /** true: granted now; false: a GrantEvent with this seq follows on grants$. */
   begin(kind: GlobalKind, seq: number): boolean;
+  /** Take it only if the lock is free for `kind` now; for a kind with no request in flight. */
+  tryBegin(kind: GlobalKind, seq: number): TryAnswer;
   /** Release; a write released with `downgrade` turns into a read with no gap. */
   end(kind: GlobalKind, downgrade: boolean): void;
   /** Withdraw a pending request; its GrantEvent still follows (granted or not). */
@@ -48,6 +57,11 @@ export interface WindowBackend {
   broadcast(root: number, payload: Uint8Array | null): Promise<Uint8Array>;
   /** Collective: frees what the backend holds. */
   free(): Promise<void>;
+  /**
+   * The free() in flight timed out (not every rank closed): stop waiting for it, and end
+   * the job at exit rather than hang there.
+   */
+  abandon(): void;
   /** The lock counters (readIn, readOut, writeIn, writeOut), where this rank can see them. */
   counters(): number[] | null;
   /** Samples of the global lock state every `intervalMs`, taken only while subscribed. */
@@ -78,6 +92,12 @@ export class LocalWindow implements WindowBackend {
     return true;
   }
 
+  tryBegin(kind: GlobalKind, seq: number): TryAnswer {
+    const other = kind === GlobalKind.Read ? GlobalKind.Write : GlobalKind.Read;
+    if (this.held[other] || this.waiting[other] !== undefined) return "busy";
+    return this.begin(kind, seq) ? "granted" : "busy";
+  }
+
   end(kind: GlobalKind, downgrade: boolean): void {
     this.held[kind] = false;
     if (downgrade) this.held[GlobalKind.Read] = true;
@@ -104,6 +124,7 @@ export class LocalWindow implements WindowBackend {
     return payload ?? new Uint8Array(0);
   }
   async free(): Promise<void> {}
+  abandon(): void {}
   counters(): null {
     return null;
   }

@@ -24,6 +24,8 @@ describe.each(SIZES)("errors under mpirun -np %i", (np) => {
         "master 1.5": invalid,
         "options null": invalid,
         "backend bogus": invalid,
+        "closeTimeout 0": invalid,
+        "closeTimeout string": invalid,
         "master size": invalid,
         "master -1 again": invalid,
       };
@@ -43,6 +45,8 @@ describe.each(SIZES)("errors under mpirun -np %i", (np) => {
         write: closed,
         "read(fn)": closed,
         "write(fn)": closed,
+        tryRead: closed,
+        "tryWrite(fn)": closed,
       });
       expect(r.callbacksRun).toBe(0);
       expect(r.secondWorks).toBe("resolved");

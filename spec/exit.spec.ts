@@ -1,5 +1,7 @@
 // A program ends cleanly on every rank: with close(), with a natural exit and no close(),
-// and with process.exit(0) right after its last lock.
+// and with process.exit(0) right after its last lock. A rank that ends while it holds the
+// write lock (process.exit(0), an uncaught exception) releases it on the way out: the
+// ranks waiting for it go on, and MPI is finalized once, with no crash.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 
@@ -26,4 +28,33 @@ describe.each(SIZES)("ending a program, mpirun -np %i", (np) => {
     expect(result.stderr).not.toMatch(/finaliz|MPI_ABORT|exited on signal|SIGSEGV/i);
     expect(Number(readFileSync(join(dir, "counter"), "utf8"))).toBe(np);
   });
+});
+
+describe.each([1, 2, 4])("ending while holding the write lock, mpirun -np %i", (np) => {
+  it.each([
+    ["exit-held", 0],
+    ["throw-held", 1],
+  ] as const)(
+    "--mode=%s: the waiting ranks get the lock, the job exits with %i",
+    async (mode, code) => {
+      const dir = tempDir();
+      const result = await mpirun("exit", {
+        np,
+        args: [`--dir=${dir}`, `--mode=${mode}`],
+        timeoutMs: JOB_TIMEOUT_MS,
+        allowFailure: code !== 0,
+      });
+      expect(result.code).toBe(code);
+      expect(result.signal).toBeNull();
+      expect(result.reports).toHaveLength(np);
+      expect(result.stderr).not.toMatch(/MPI_ABORT|exited on signal|SIGSEGV|finalize/i);
+      if (mode === "throw-held") expect(result.stderr).toMatch(/uncaught while holding/);
+      // Each waiting rank incremented once more after rank 0 left.
+      const afters = result.reports.filter((r) => r.rank > 0).map((r) => r.after as number);
+      expect(afters.sort((a, b) => a - b)).toEqual(
+        [...Array(np - 1).keys()].map((i) => np + 1 + i),
+      );
+      expect(Number(readFileSync(join(dir, "counter"), "utf8"))).toBe(2 * np - 1);
+    },
+  );
 });

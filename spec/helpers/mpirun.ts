@@ -27,6 +27,13 @@ export interface MpirunOptions {
   mca?: Record<string, string>;
   /** Added to the environment of mpirun, and so of every rank. */
   env?: Record<string, string>;
+  /** Options of `node` itself, before the program (e.g. `--expose-gc`). */
+  nodeArgs?: string[];
+  /**
+   * For fault specs: a non-zero exit, a signal and missing reports are results, not
+   * errors (a timeout still rejects: the job must end by itself).
+   */
+  allowFailure?: boolean;
 }
 
 export interface MpirunResult {
@@ -46,6 +53,7 @@ export interface SingleOptions {
   args?: string[];
   env?: Record<string, string>;
   timeoutMs?: number;
+  nodeArgs?: string[];
 }
 
 export const root = fileURLToPath(new URL("../..", import.meta.url));
@@ -235,11 +243,11 @@ function passThrough(prefix: string, stdout: string[], stderr: string[]): void {
  * not report), with the tail of stderr in the message.
  */
 export async function mpirun(program: string, options: MpirunOptions): Promise<MpirunResult> {
-  const { np, args = [], timeoutMs = defaultTimeoutMs, mca = {}, env } = options;
+  const { np, args = [], timeoutMs = defaultTimeoutMs, mca = {}, env, nodeArgs = [] } = options;
   if (!Number.isInteger(np) || np < 1) throw new Error(`np must be a positive integer: ${np}`);
   const argv = ["-np", String(np), "--oversubscribe", "--tag-output"];
   for (const [key, value] of Object.entries(mca)) argv.push("--mca", key, value);
-  argv.push(process.execPath, programPath(program), ...args);
+  argv.push(process.execPath, ...nodeArgs, programPath(program), ...args);
 
   const job = await run("mpirun", argv, childEnv(env), timeoutMs);
   const label = (rank: number) => (rank < 0 ? "" : `[${rank}] `);
@@ -257,7 +265,7 @@ export async function mpirun(program: string, options: MpirunOptions): Promise<M
       `timed out after ${timeoutMs} ms; ranks that did not report: ` +
         `${missing.length ? missing.join(", ") : "none (mpirun did not exit)"}`,
     );
-  } else {
+  } else if (!options.allowFailure) {
     if (job.code !== 0 || job.signal !== null) {
       problems.unshift(`exited with ${job.signal ?? `code ${job.code}`}`);
     }
@@ -287,10 +295,10 @@ export async function runSingle(
   program: string,
   options: SingleOptions = {},
 ): Promise<MpirunResult> {
-  const { args = [], timeoutMs = defaultTimeoutMs, env } = options;
+  const { args = [], timeoutMs = defaultTimeoutMs, env, nodeArgs = [] } = options;
   const job = await run(
     process.execPath,
-    [programPath(program), ...args],
+    [...nodeArgs, programPath(program), ...args],
     childEnv(env),
     timeoutMs,
   );

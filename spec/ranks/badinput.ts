@@ -28,6 +28,10 @@ main(async () => {
   syncs["backend bogus"] = await outcome(() =>
     sync({ backend: "bogus" } as unknown as SyncOptions),
   );
+  syncs["closeTimeout 0"] = await outcome(() => sync({ closeTimeout: 0 }));
+  syncs["closeTimeout string"] = await outcome(() =>
+    sync({ closeTimeout: "30s" } as unknown as SyncOptions),
+  );
 
   const ctrl = await sync();
   const { rank, size } = ctrl;
@@ -57,6 +61,8 @@ main(async () => {
     write: await outcome(() => ctrl.write()),
     "read(fn)": await outcome(() => ctrl.read(() => called++)),
     "write(fn)": await outcome(() => ctrl.write(() => called++)),
+    tryRead: await outcome(() => ctrl.tryRead()),
+    "tryWrite(fn)": await outcome(() => ctrl.tryWrite(() => called++)),
   };
 
   // A new controller works after the first one was closed.

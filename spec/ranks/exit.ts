@@ -1,9 +1,36 @@
 // A program that uses the lock and ends: --mode=close closes the controller, --mode=none
 // just returns (a natural exit), --mode=exit calls process.exit(0) right after reporting.
+// With the write lock held by rank 0 while the others wait for it: --mode=exit-held calls
+// process.exit(0), --mode=throw-held throws an uncaught exception; the others then get
+// the lock, increment once more and close.
 import { join } from "node:path";
 
-import { sync } from "../../dist/index.js";
-import { main, report, SharedCounter, stringArg } from "./report.js";
+import { sync, type WindowController } from "../../dist/index.js";
+import { fileBarrier, main, report, SharedCounter, sleep, stringArg } from "./report.js";
+
+async function endWhileHolding(ctrl: WindowController, dir: string, mode: string, seen: number) {
+  const { rank, size } = ctrl;
+  const counter = new SharedCounter(join(dir, "counter"));
+  if (rank === 0) {
+    await ctrl.write();
+    await fileBarrier(dir, "held", rank, size);
+    await sleep(200); // the others' requests reach the lock
+    report({ rank, size, mode, seen });
+    if (mode === "exit-held") process.exit(0);
+    setTimeout(() => {
+      throw new Error("uncaught while holding the write lock");
+    });
+    await sleep(60_000);
+    return;
+  }
+  await fileBarrier(dir, "held", rank, size);
+  const after = await ctrl.write(() => {
+    counter.set(counter.get() + 1);
+    return counter.get();
+  });
+  report({ rank, size, mode, seen, after });
+  await ctrl.close();
+}
 
 main(async () => {
   const dir = stringArg("dir");
@@ -12,6 +39,7 @@ main(async () => {
   const counter = new SharedCounter(join(dir, "counter"));
   await ctrl.write(() => counter.set(counter.get() + 1));
   const seen = await ctrl.read(() => counter.get());
+  if (mode.endsWith("-held")) return endWhileHolding(ctrl, dir, mode, seen);
   report({ rank: ctrl.rank, size: ctrl.size, mode, seen });
   if (mode === "close") {
     await ctrl.close();

@@ -1,0 +1,79 @@
+import type { Holder } from "./holder.js";
+
+/** `MPILOCK_LEAK_STACKS=1`: remember where each lock was asked for (costs a stack per acquire). */
+const captureStacks = process.env.MPILOCK_LEAK_STACKS === "1";
+let warned = false;
+
+/**
+ * Handles that were garbage-collected while still held: the first one in the process is
+ * reported (a warning, code `MPILOCK_LEAKED_HANDLE`), and each is released, so a
+ * forgotten release() does not block the other ranks forever. Releasing is safe then:
+ * nobody can reach the handle any more, and a lock nested in it keeps it reachable
+ * (the `using` block or callback holds it) for as long as it is current.
+ */
+export class LeakGuard {
+  readonly #registry: FinalizationRegistry<Holder>;
+  /**
+   * Handles not yet registered. Registering every handle (a weak cell each, unregistered
+   * on release) tripled the cost of an acquire+release; most handles are released within
+   * the same turn of the event loop, so only those still held at the next flush are.
+   */
+  #pending: LockHandleLike[] = [];
+  #scheduled = false;
+  readonly #flush = () => this.flush();
+
+  /** `release` gives the lock of a collected handle back; false when it was not held. */
+  constructor(release: (holder: Holder) => boolean) {
+    this.#registry = new FinalizationRegistry((holder) => {
+      if (release(holder)) warnOnce(holder);
+    });
+  }
+
+  /** Called for every new handle. */
+  watch(handle: LockHandleLike): void {
+    // Formatted at once: an Error's unformatted frames would keep the handle reachable.
+    if (captureStacks) handle.holder.origin = new Error("acquired here").stack;
+    this.#pending.push(handle);
+    if (this.#pending.length >= flushEvery) this.flush();
+    else if (!this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(this.#flush).unref();
+    }
+  }
+
+  /** Registers the pending handles that are still held (or still waiting for their lock). */
+  flush(): void {
+    this.#scheduled = false;
+    const pending = this.#pending;
+    this.#pending = [];
+    for (const handle of pending) {
+      if (handle.holder.state !== "released") this.#registry.register(handle, handle.holder);
+    }
+  }
+}
+
+/** What the guard needs of a LockHandle. */
+interface LockHandleLike {
+  readonly holder: Holder;
+}
+
+/** Pending handles are registered at the latest after this many acquisitions. */
+const flushEvery = 256;
+
+function warnOnce(holder: Holder): void {
+  if (warned) return;
+  warned = true;
+  const where = holder.origin
+    ? `It was asked for at:\n${holder.origin
+        .split("\n")
+        .slice(1)
+        .filter((frame) => !/LeakGuard\.watch|new LockHandle|#acquire|#try\b/.test(frame))
+        .join("\n")}`
+    : "Run with MPILOCK_LEAK_STACKS=1 to see where it was asked for.";
+  process.emitWarning(
+    `a ${holder.kind} lock handle was garbage-collected without release(); the lock was ` +
+      `released now. Release handles with \`await using\`, the callback form or release(). ` +
+      `(Reported once per process.) ${where}`,
+    { code: "MPILOCK_LEAKED_HANDLE" },
+  );
+}

@@ -1,13 +1,19 @@
 // `npm run demo` at 2 ranks: the HDF5 file, the trace, the timeline and the summary are
 // written and the final check passes; a corrupted dataset makes it fail.
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { ensureBuilt, root, run } from "./helpers/mpirun.js";
 
 const timeoutMs = 150_000;
+const dirs: string[] = [];
+const tempDir = () => {
+  const d = mkdtempSync(join(tmpdir(), "mpilock-demo-spec-"));
+  dirs.push(d);
+  return d;
+};
 
 async function demo(out: string, ...extra: string[]) {
   const args = [join(root, "scripts", "demo.mjs"), "--ranks", "2", "--ops", "3"];
@@ -25,9 +31,12 @@ async function demo(out: string, ...extra: string[]) {
 
 describe("the demo", () => {
   beforeAll(() => ensureBuilt());
+  afterAll(() => {
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
 
   it("runs 2 ranks on one HDF5 file and checks every rank's datasets", async () => {
-    const out = mkdtempSync(join(tmpdir(), "mpilock-demo-spec-"));
+    const out = tempDir();
     const job = await demo(out);
     expect(job.code, job.stderr).toBe(0);
     expect(job.stdout).toContain("check: all 6 datasets present and intact");
@@ -55,7 +64,7 @@ describe("the demo", () => {
   });
 
   it("exits non-zero when a dataset is corrupted", async () => {
-    const out = mkdtempSync(join(tmpdir(), "mpilock-demo-spec-"));
+    const out = tempDir();
     const job = await demo(out, "--fault", "corrupt");
     expect(job.code).not.toBe(0);
     expect(job.stderr).toContain("check failed: /ranks/1/2[7] is");

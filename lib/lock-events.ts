@@ -1,11 +1,30 @@
 import { Observable, Subject } from "rxjs";
 
-/** What a lock event is about: a read or write lock, or a fence (singleWrite). */
+/**
+ * What a lock event is about: a read or write lock, or a fence (singleWrite).
+ *
+ * @example
+ * ```ts
+ * ctrl.events$.pipe(filter((e) => e.kind === "fence")).subscribe(console.log);
+ * ```
+ */
 export type EventKind = "read" | "write" | "fence";
 
-/** One thing that happened to one acquisition on this rank. */
+/**
+ * One thing that happened to one acquisition on this rank, from
+ * {@link WindowController.events$}.
+ *
+ * @example
+ * ```ts
+ * ctrl.events$.subscribe((e: LockEvent) => {
+ *   if (e.type === "released") console.log(`${e.kind} held ${e.holdMs!.toFixed(2)} ms`);
+ * });
+ * ```
+ */
 export interface LockEvent {
+  /** What happened: asked for, granted, released, or withdrawn before it was granted. */
   type: "requested" | "granted" | "released" | "cancelled";
+  /** A read or write lock, or a fence. */
   kind: EventKind;
   /** The rank the event happened on. */
   rank: number;

@@ -52,8 +52,8 @@ export class Progress {
     if (!s) return "lock: no sample yet";
     // `writer` is the rank whose write turn it is (draining readers or holding).
     const queued = Math.max(0, s.writersQueued - (s.writer >= 0 ? 1 : 0));
-    const writer = s.writer >= 0 ? `writer: rank ${s.writer}` : "writer: none";
-    return `${writer}, ${queued} more writers queued, ${s.readers} readers in`;
+    const writer = s.writer >= 0 ? `writer rank ${s.writer}` : "no writer";
+    return `${writer} | writers queued ${queued} | readers in ${s.readers}`;
   }
 
   private draw(): void {

@@ -3,13 +3,31 @@
 // every rank shares: each function opens it, does its part and closes it (flushing it),
 // and the caller holds the right lock around the whole call. Nothing stays open between
 // two locked sections, so no rank works from a stale in-memory copy.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
 import * as h5 from "h5wasm/node";
 
 /** Values in /input, the dataset every rank reads. */
 const inputLength = 256;
 
+/**
+ * Loads h5wasm and warms it up on a scratch file of this process: the first calls into
+ * the WebAssembly module are slow (hundreds of ms), and would otherwise show up as lock
+ * holds of the shared file.
+ */
 export async function ready(): Promise<void> {
   await h5.ready;
+  const dir = mkdtempSync(join(tmpdir(), "mpilock-demo-warmup-"));
+  try {
+    const path = join(dir, "warmup.h5");
+    create(path, "warmup", 1);
+    append(path, 0, 0, compute(read(path, "warmup", 1).input, 0, 0));
+    verify(path, "warmup", 1, 1);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 function open(path: string, mode: "r" | "a" | "w"): h5.File {

@@ -62,7 +62,14 @@ void deliverBatch(Napi::Env env, Napi::Function callback, CompletionBatch* batch
   if (env != nullptr && callback != nullptr) {
     Napi::Array array = Napi::Array::New(env, batch->size());
     for (size_t i = 0; i < batch->size(); ++i) array.Set(i, toObject(env, (*batch)[i]));
-    callback.Call({array});
+    try {
+      callback.Call({array});
+    } catch (const Napi::Error& e) {
+      // A throwing JavaScript handler must not unwind through the thread-safe function
+      // (std::terminate): hand it to Node as an uncaught exception. During teardown
+      // there is no exception value, and nothing left to tell.
+      if (!e.Value().IsEmpty()) napi_fatal_exception(env, e.Value());
+    }
   }
   delete batch;
 }

@@ -32,6 +32,8 @@ export class Holder {
   /** Set when an event listener saw it requested (0: no events for it). */
   eventId = 0;
   depth = 0;
+  /** Taken by the scheduler for itself (no stats, no events). */
+  internal = false;
 
   constructor(
     readonly kind: LockKind,

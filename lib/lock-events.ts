@@ -12,7 +12,9 @@ export type EventKind = "read" | "write" | "fence";
 
 /**
  * One thing that happened to one acquisition on this rank, from
- * {@link WindowController.events$}.
+ * {@link WindowController.events$}: `requested`, then `granted` and `released`, or
+ * `cancelled`. A held read can be `suspended` and `resumed` in between: a write inside it
+ * (an upgrade) or a fence gives it up while it waits, and other ranks may write meanwhile.
  *
  * @example
  * ```ts
@@ -22,8 +24,8 @@ export type EventKind = "read" | "write" | "fence";
  * ```
  */
 export interface LockEvent {
-  /** What happened: asked for, granted, released, or withdrawn before it was granted. */
-  type: "requested" | "granted" | "released" | "cancelled";
+  /** What happened to the acquisition. */
+  type: "requested" | "granted" | "released" | "cancelled" | "suspended" | "resumed";
   /** A read or write lock, or a fence. */
   kind: EventKind;
   /** The rank the event happened on. */

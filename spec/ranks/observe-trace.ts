@@ -1,6 +1,7 @@
 // Tracing: a controller made with sync({ trace }) (--trace=PATH), or with MPILOCK_TRACE
 // set by the spec (no --trace), runs a contended mix on every rank: `tasks` concurrent
-// tasks with `k` reads or writes each (some with a read or write nested inside), then a
+// tasks with `k` reads or writes each (some with a read or write nested inside, some
+// upgrading a read to a write), then a
 // singleWrite(). It also subscribes to events$ and reports what it saw, so the spec can
 // pair the same events itself (spansOf) and compare; with its clock offset to
 // CLOCK_MONOTONIC, to put all ranks on one clock. close() writes the trace on the
@@ -34,7 +35,7 @@ async function workload(ctrl: WindowController, k: number, tasks: number): Promi
   await Promise.all(
     Array.from({ length: tasks }, async (_, task) => {
       for (let i = 0; i < k; i++) {
-        const pick = (i + 2 * task + ctrl.rank) % 5;
+        const pick = (i + 2 * task + ctrl.rank) % 6;
         if (pick === 0) {
           await using _w = await ctrl.write();
           await tick();
@@ -53,6 +54,15 @@ async function workload(ctrl: WindowController, k: number, tasks: number): Promi
             await using _r2 = await ctrl.read(inner);
             await tick();
           }
+        } else if (pick === 5) {
+          // An upgrade: the read is suspended while the write waits.
+          await using _r = await ctrl.read();
+          await tick();
+          {
+            await using _w = await ctrl.write();
+            await tick();
+          }
+          await tick();
         } else if (pick === 3) {
           await ctrl.write(async () => {
             await ctrl.write(() => tick(), inner);

@@ -3,6 +3,7 @@
 #include <napi.h>
 
 #include "progress_thread.h"
+#include "wall_clock.h"
 
 namespace {
 
@@ -208,6 +209,10 @@ Napi::Value Shutdown(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+Napi::Value WallClockOffset(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), mpilock::wallClockOffsetMs());
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("start", Napi::Function::New(env, Start));
   exports.Set("keepAlive", Napi::Function::New(env, KeepAlive));
@@ -223,6 +228,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("readCounters", Napi::Function::New(env, ReadCounters));
   exports.Set("sampleCounters", Napi::Function::New(env, SampleCounters));
   exports.Set("shutdown", Napi::Function::New(env, Shutdown));
+  exports.Set("wallClockOffset", Napi::Function::New(env, WallClockOffset));
   return exports;
 }
 

@@ -1,6 +1,7 @@
 import { filter, firstValueFrom, map, merge, Observable, Subject } from "rxjs";
 
 import { MpiError } from "./errors.js";
+import { useWallClock } from "./lock-events.js";
 import { type Completion, CompletionType, type NativeBinding } from "./native.js";
 import type { ProgressOptions } from "./options.js";
 import {
@@ -48,6 +49,7 @@ export class MpiRuntime {
             completion.library!.trim(),
           );
           binding.keepAlive(false);
+          useWallClock(binding.wallClockOffset());
           resolve(runtime);
         } else if (runtime) {
           runtime.deliver(completion);

@@ -59,6 +59,8 @@ export interface NativeBinding {
   readCounters(window: number): number[] | null;
   sampleCounters(window: number, intervalMicros: number): void;
   shutdown(): void;
+  /** CLOCK_REALTIME minus CLOCK_MONOTONIC in milliseconds (addon/wall_clock.h). */
+  wallClockOffset(): number;
 }
 
 /** Where the compiled addon is looked for: `MPILOCK_ADDON` or build/Release next to lib/ and dist/. */

@@ -1,6 +1,12 @@
 import { defer, EMPTY, finalize, map, type Observable, share, Subject, takeUntil } from "rxjs";
 
-import { EventHub, type FenceTrack, lockEvent, type LockEvent } from "./lock-events.js";
+import {
+  EventHub,
+  type FenceTrack,
+  lockEvent,
+  type LockEvent,
+  monotonicNow,
+} from "./lock-events.js";
 import { StatsRecorder } from "./lock-stats.js";
 import type { CounterState, WindowBackend } from "./window-backend.js";
 
@@ -48,7 +54,7 @@ export class LockObserver {
         map((state) => ({
           ...state,
           seq: ++seq,
-          time: performance.timeOrigin + performance.now(),
+          time: monotonicNow(),
         })),
         finalize(() => clearInterval(keepAlive)),
       );

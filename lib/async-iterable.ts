@@ -2,7 +2,14 @@ import type { Observable, Subscription } from "rxjs";
 
 import { InvalidArgumentError } from "./errors.js";
 
-/** Options of {@link toAsyncIterable}. */
+/**
+ * Options of {@link WindowController.events} and {@link WindowController.states}.
+ *
+ * @example
+ * ```ts
+ * for await (const e of ctrl.events({ bufferSize: 100 })) console.log(e.type);
+ * ```
+ */
 export interface IterateOptions {
   /**
    * Values kept for a consumer that is slower than the source (default 10000). A hot
@@ -12,8 +19,18 @@ export interface IterateOptions {
   bufferSize?: number;
 }
 
-/** An async iterator over an Observable, that counts what a full buffer dropped. */
+/**
+ * An async iterator over an Observable, that counts what a full buffer dropped.
+ *
+ * @example
+ * ```ts
+ * const events = ctrl.events();
+ * for await (const e of events) if (e.type === "granted") break;
+ * console.log(`${events.dropped} events dropped`);
+ * ```
+ */
 export interface ObservableIterator<T> extends AsyncIterableIterator<T> {
+  /** Values dropped because the buffer was full (the consumer was too slow). */
   readonly dropped: number;
 }
 

@@ -25,7 +25,14 @@ import type { Observable } from "rxjs";
 
 import type { WindowBackend } from "./window-backend.js";
 
-/** Options of {@link WindowController.read} and {@link WindowController.write}. */
+/**
+ * Options of {@link WindowController.read} and {@link WindowController.write}.
+ *
+ * @example
+ * ```ts
+ * await using lock = await ctrl.write({ signal: AbortSignal.timeout(1000), timeout: 5000 });
+ * ```
+ */
 export interface LockOptions {
   /** Aborting it rejects a waiting request with an `AbortError` (code `ABORT_ERR`). */
   signal?: AbortSignal;
@@ -299,6 +306,7 @@ export class WindowController implements AsyncDisposable {
     }
   }
 
+  /** Closes the controller at the end of an `await using` block: {@link close}. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }

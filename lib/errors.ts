@@ -18,35 +18,83 @@ export class MpiLockError extends Error {
   }
 }
 
-/** The controller was closed: no lock can be taken on it any more. */
+/**
+ * The controller was closed: no lock can be taken on it any more (`ERR_MPILOCK_CLOSED`).
+ * Requests still waiting when `close()` runs reject with it too.
+ *
+ * @example
+ * ```ts
+ * await ctrl.close();
+ * await ctrl.read().catch((e) => e instanceof ClosedError); // true
+ * ```
+ */
 export class ClosedError extends MpiLockError {
   constructor(message = "the window controller is closed") {
     super("ERR_MPILOCK_CLOSED", message);
   }
 }
 
-/** An argument or option had the wrong type or value. */
+/**
+ * An argument or option had the wrong type or value (`ERR_MPILOCK_INVALID_ARGUMENT`).
+ * Collective checks (the `master` of `sync()`, the writer of `singleWrite()`) throw it
+ * on every rank.
+ *
+ * @example
+ * ```ts
+ * await sync({ master: 99 }); // InvalidArgumentError: master 99 is not a rank of this job of 4
+ * ```
+ */
 export class InvalidArgumentError extends MpiLockError {
   constructor(message: string) {
     super("ERR_MPILOCK_INVALID_ARGUMENT", message);
   }
 }
 
-/** The process runs under an MPI launcher but the MPI backend could not be started. */
+/**
+ * The process runs under an MPI launcher with several ranks, but the addon or MPI could
+ * not be loaded (`ERR_MPILOCK_NO_MPI`); `cause` says why. Running each rank as its own
+ * one-rank job instead would silently lose the mutual exclusion.
+ *
+ * @example
+ * ```ts
+ * try { await sync(); } catch (e) {
+ *   if (e instanceof MpiUnavailableError) console.error("build the addon: npx mpilock-build-addon", e.cause);
+ * }
+ * ```
+ */
 export class MpiUnavailableError extends MpiLockError {
   constructor(message: string, cause?: unknown) {
     super("ERR_MPILOCK_NO_MPI", message, { cause });
   }
 }
 
-/** MPI reported an error (its message is included). */
+/**
+ * MPI reported an error (`ERR_MPILOCK_MPI`); the message is MPI's own text.
+ *
+ * @example
+ * ```ts
+ * await ctrl.write().catch((e) => {
+ *   if (e instanceof MpiError) console.error("MPI failed:", e.message);
+ * });
+ * ```
+ */
 export class MpiError extends MpiLockError {
   constructor(message: string) {
     super("ERR_MPILOCK_MPI", message);
   }
 }
 
-/** A lock request was aborted through its AbortSignal; `cause` is the signal's reason. */
+/**
+ * A lock request was aborted through its AbortSignal (`name` `AbortError`, `code`
+ * `ABORT_ERR`); `cause` is the signal's reason. The lock is left as if never asked for.
+ *
+ * @example
+ * ```ts
+ * const ac = new AbortController();
+ * setTimeout(() => ac.abort(), 100);
+ * await ctrl.write({ signal: ac.signal }); // rejects with LockAbortedError if still waiting
+ * ```
+ */
 export class LockAbortedError extends MpiLockError {
   constructor(reason: unknown) {
     super("ABORT_ERR", "the lock request was aborted", { cause: reason });
@@ -54,7 +102,17 @@ export class LockAbortedError extends MpiLockError {
   }
 }
 
-/** A lock request was not granted within its `timeout`. */
+/**
+ * A lock request was not granted within its `timeout` (`ERR_MPILOCK_TIMEOUT`). The lock
+ * is left as if never asked for.
+ *
+ * @example
+ * ```ts
+ * await ctrl.write({ timeout: 5000 }).catch((e) => {
+ *   if (e instanceof LockTimeoutError) console.warn("still busy after 5 s");
+ * });
+ * ```
+ */
 export class LockTimeoutError extends MpiLockError {
   constructor(timeoutMs: number) {
     super("ERR_MPILOCK_TIMEOUT", `the lock was not granted within ${timeoutMs} ms`);

@@ -1,14 +1,34 @@
 import { MpiLockError } from "./errors.js";
 
-/** An error as the writer rank saw it, carried to every rank. */
+/**
+ * An error as the writer rank saw it, carried to every rank in
+ * {@link FenceError.writerError}.
+ *
+ * @example
+ * ```ts
+ * const info: WriterErrorInfo | undefined = fenceError.writerError;
+ * console.error(`${info?.name}: ${info?.message}`);
+ * ```
+ */
 export interface WriterErrorInfo {
+  /** The error's `name` (`"Error"` for a thrown non-Error). */
   name: string;
+  /** The error's `message`. */
   message: string;
+  /** The error's stack on the writer, when it had one. */
   stack?: string;
+  /** The error's `code`, when it had a string one. */
   code?: string;
 }
 
-/** Codes of {@link FenceError}. */
+/**
+ * Codes of {@link FenceError}.
+ *
+ * @example
+ * ```ts
+ * const code: FenceErrorCode = "ERR_MPILOCK_FENCE_WRITER_FAILED";
+ * ```
+ */
 export type FenceErrorCode =
   /** The writer's callback or block failed (`singleWrite(fn)` threw, `run()` caught, `fail()`). */
   | "ERR_MPILOCK_FENCE_WRITER_FAILED"

@@ -8,13 +8,28 @@ import type { FenceTrack } from "./lock-events.js";
 import type { LockHandle } from "./lock-handle.js";
 import type { WindowBackend } from "./window-backend.js";
 
-/** Options of the callback form, `ctrl.singleWrite(fn, options)`. */
+/**
+ * Options of the callback form, `ctrl.singleWrite(fn, options)`.
+ *
+ * @example
+ * ```ts
+ * const size = await ctrl.singleWrite(() => statSync(path).size, { rank: 1 });
+ * ```
+ */
 export interface SingleWriteOptions {
   /** The writer rank; every rank must pass the same. Default: the controller's master. */
   rank?: number;
 }
 
-/** Options of the fence form, `ctrl.singleWrite(options)`. */
+/**
+ * Options of the fence form, `ctrl.singleWrite(options)`.
+ *
+ * @example
+ * ```ts
+ * await using h = await ctrl.singleWrite({ rank: 0, handle: db });
+ * if (h.handle) await h.handle.insert(row); // the writer only
+ * ```
+ */
 export interface FenceOptions<H = null> extends SingleWriteOptions {
   /** Given to the writer as `fence.handle`; the other ranks get `null`. */
   handle?: H;
@@ -302,6 +317,7 @@ export class Fence<H = null> implements AsyncDisposable {
   // Read when `await using` declares the fence, in the async context of the block: the
   // writer's write lock and the fence become that context's, so locks and fences inside
   // the block nest.
+  /** Ends the fence at the end of an `await using` block: {@link Fence.close}. */
   get [Symbol.asyncDispose](): () => Promise<void> {
     this.#bind();
     return () => this.close();

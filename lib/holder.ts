@@ -1,6 +1,13 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 
-/** The lock kinds a task can hold. */
+/**
+ * The lock kinds a task can hold: {@link LockHandle.kind}.
+ *
+ * @example
+ * ```ts
+ * const kind: LockKind = lock.kind; // "read" or "write"
+ * ```
+ */
 export type LockKind = "read" | "write";
 
 /**

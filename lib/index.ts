@@ -24,4 +24,11 @@ export type { EventKind, LockEvent } from "./lock-events.js";
 export type { KindStats, LockStats } from "./lock-stats.js";
 export type { LockState } from "./observer.js";
 export type { IterateOptions, ObservableIterator } from "./async-iterable.js";
-export { chromeTrace, spansOf, timelineSvg, type ChromeTrace, type TraceSpan } from "./trace.js";
+export {
+  chromeTrace,
+  spansOf,
+  timelineSvg,
+  type ChromeTrace,
+  type ChromeTraceEvent,
+  type TraceSpan,
+} from "./trace.js";

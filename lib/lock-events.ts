@@ -1,16 +1,32 @@
 import { Observable, Subject } from "rxjs";
 
-/** What a lock event is about: a read or write lock, or a fence (singleWrite). */
+/**
+ * What a lock event is about: a read or write lock, or a fence (singleWrite).
+ *
+ * @example
+ * ```ts
+ * ctrl.events$.pipe(filter((e) => e.kind === "fence")).subscribe(console.log);
+ * ```
+ */
 export type EventKind = "read" | "write" | "fence";
 
 /**
- * One thing that happened to one acquisition on this rank: `requested`, then `granted`
- * and `released`, or `cancelled`. A held read can be `suspended` and `resumed` in between:
- * a write inside it (an upgrade) or a fence gives it up while it waits, and other ranks
- * may write meanwhile.
+ * One thing that happened to one acquisition on this rank, from
+ * {@link WindowController.events$}: `requested`, then `granted` and `released`, or
+ * `cancelled`. A held read can be `suspended` and `resumed` in between: a write inside it
+ * (an upgrade) or a fence gives it up while it waits, and other ranks may write meanwhile.
+ *
+ * @example
+ * ```ts
+ * ctrl.events$.subscribe((e: LockEvent) => {
+ *   if (e.type === "released") console.log(`${e.kind} held ${e.holdMs!.toFixed(2)} ms`);
+ * });
+ * ```
  */
 export interface LockEvent {
+  /** What happened to the acquisition. */
   type: "requested" | "granted" | "released" | "cancelled" | "suspended" | "resumed";
+  /** A read or write lock, or a fence. */
   kind: EventKind;
   /** The rank the event happened on. */
   rank: number;

@@ -50,11 +50,13 @@ export class LockHandle implements AsyncDisposable, Disposable {
 
   // `using` reads the dispose method when the declaration runs, in the async context of
   // the block: that is where the holder becomes current, so nested locks see it.
+  /** Releases the lock at the end of an `await using` block. */
   get [Symbol.asyncDispose](): () => Promise<void> {
     this.#bind();
     return async () => this.release();
   }
 
+  /** Releases the lock at the end of a `using` block. */
   get [Symbol.dispose](): () => void {
     this.#bind();
     return () => this.release();

@@ -1,16 +1,50 @@
 import type { EventKind } from "./lock-events.js";
 
-/** Counts and wait times of one lock kind on this rank. */
+/**
+ * Counts and wait times of one lock kind on this rank.
+ *
+ * @example
+ * ```ts
+ * const { write }: { write: KindStats } = ctrl.stats();
+ * console.log(`${write.granted} writes, p99 wait ${write.waitMs.p99.toFixed(2)} ms`);
+ * ```
+ */
 export interface KindStats {
+  /** Requests made. */
   requested: number;
+  /** Requests granted. */
   granted: number;
+  /** Requests withdrawn before they were granted (aborted, timed out, closed). */
   cancelled: number;
+  /** Locks released. */
   released: number;
-  /** Wait-time percentiles in milliseconds, over every granted request (0 when none). */
-  waitMs: { p50: number; p90: number; p99: number; max: number; mean: number };
+  /**
+   * Wait-time percentiles in milliseconds, over every granted request (0 when none),
+   * to within 5%; `max` and `mean` are exact.
+   */
+  waitMs: {
+    /** Median. */
+    p50: number;
+    /** 90th percentile. */
+    p90: number;
+    /** 99th percentile. */
+    p99: number;
+    /** Longest. */
+    max: number;
+    /** Mean. */
+    mean: number;
+  };
 }
 
-/** What {@link WindowController.stats} returns: per lock kind, on this rank. */
+/**
+ * What {@link WindowController.stats} returns: per lock kind, on this rank.
+ *
+ * @example
+ * ```ts
+ * const stats: LockStats = ctrl.stats();
+ * for (const [kind, s] of Object.entries(stats)) console.log(kind, s.granted, s.waitMs.mean);
+ * ```
+ */
 export type LockStats = Record<EventKind, KindStats>;
 
 // Log-spaced buckets, 5% wide, from 1 microsecond: a fixed few hundred numbers keep

@@ -10,7 +10,17 @@ import {
 import { StatsRecorder } from "./lock-stats.js";
 import type { CounterState, WindowBackend } from "./window-backend.js";
 
-/** A sample of the global lock's state, as the master's counters said it. */
+/**
+ * A sample of the global lock's state, as the master's counters said it, from
+ * {@link WindowController.state$}.
+ *
+ * @example
+ * ```ts
+ * ctrl.state$.subscribe((s: LockState) =>
+ *   console.log(`#${s.seq}: writer ${s.writer}, ${s.readers} readers, ${s.writersQueued} queued`),
+ * );
+ * ```
+ */
 export interface LockState extends CounterState {
   /** Numbers the samples of one subscription period, from 1. */
   seq: number;

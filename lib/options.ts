@@ -1,7 +1,21 @@
-/** Which runtime serves the locks. */
+/**
+ * Which runtime serves the locks: the `backend` option of {@link sync}.
+ *
+ * @example
+ * ```ts
+ * const ctrl = await sync({ backend: "mpi" }); // fail rather than run one local rank
+ * ```
+ */
 export type BackendChoice = "auto" | "mpi" | "local";
 
-/** Options of {@link sync}. Every option has a default, listed in {@link defaultSyncOptions}. */
+/**
+ * Options of {@link sync}. Every option has a default.
+ *
+ * @example
+ * ```ts
+ * const ctrl = await sync({ master: 1, trace: "trace.json", stateIntervalMs: 50 });
+ * ```
+ */
 export interface SyncOptions {
   /** The rank that hosts the lock counters and is the default single writer. Default 0. */
   master?: number;

@@ -1,37 +1,86 @@
 import type { EventKind, LockEvent } from "./lock-events.js";
 
-/** One interval of one rank: a wait for a lock, or a hold of it. */
+/**
+ * One interval of one rank: a wait for a lock, or a hold of it (from {@link spansOf}).
+ *
+ * @example
+ * ```ts
+ * const span: TraceSpan = spansOf(events)[0]!;
+ * console.log(`rank ${span.rank} ${span.kind} ${span.phase}: ${span.end - span.start} ms`);
+ * ```
+ */
 export interface TraceSpan {
+  /** The rank it happened on. */
   rank: number;
+  /** A read or write lock, or a fence. */
   kind: EventKind;
+  /** Waiting for the lock, holding it, or a wait that was withdrawn. */
   phase: "wait" | "hold" | "cancelled";
   /** Start, in milliseconds (LockEvent.time). */
   start: number;
+  /** End, on the same clock. */
   end: number;
+  /** How many holders enclosed it (0: none). */
   depth: number;
 }
 
-/** A Chrome trace event (the JSON Object Format that Perfetto and chrome://tracing open). */
+/**
+ * A Chrome trace event (the JSON Object Format that Perfetto and chrome://tracing open).
+ *
+ * @example
+ * ```ts
+ * const holds = trace.traceEvents.filter((e: ChromeTraceEvent) => e.cat === "hold");
+ * ```
+ */
 export interface ChromeTraceEvent {
+  /** `"read hold"`, `"write wait"`, ...; or `thread_name` for the track's name. */
   name: string;
+  /** `"wait"`, `"hold"` or `"cancelled"`. */
   cat?: string;
+  /** `"X"`: an interval; `"M"`: metadata (track names and order). */
   ph: "X" | "M";
+  /** Start in microseconds from the first event. */
   ts?: number;
+  /** Duration in microseconds. */
   dur?: number;
+  /** Always 1: the job. */
   pid: number;
+  /** The rank (one track per rank). */
   tid: number;
+  /** `depth` of the span, or the metadata's value. */
   args?: Record<string, unknown>;
 }
 
+/**
+ * A whole job's lock events as a Chrome trace: what `sync({ trace })` writes, what
+ * {@link chromeTrace} makes and {@link timelineSvg} draws.
+ *
+ * @example
+ * ```ts
+ * const trace: ChromeTrace = JSON.parse(await readFile("trace.json", "utf8"));
+ * await writeFile("timeline.svg", timelineSvg(trace));
+ * ```
+ */
 export interface ChromeTrace {
+  /** One track name per rank, then one interval per wait and hold. */
   traceEvents: ChromeTraceEvent[];
+  /** How viewers show times. */
   displayTimeUnit: "ms";
+  /** `source`, `ranks` (the job's size) and `t0` (the first event's time). */
   metadata?: Record<string, unknown>;
 }
 
 /**
  * Pairs each acquisition's events into a wait (requested to granted), holds (granted or
  * resumed to released or suspended: a suspended read is not held) or a cancelled wait.
+ *
+ * @example
+ * ```ts
+ * const events: LockEvent[] = [];
+ * ctrl.events$.subscribe((e) => events.push(e));
+ * // ... use the lock ...
+ * const holds = spansOf(events).filter((s) => s.phase === "hold");
+ * ```
  */
 export function spansOf(events: readonly LockEvent[]): TraceSpan[] {
   const open = new Map<string, LockEvent>();
@@ -77,7 +126,15 @@ export function spansOf(events: readonly LockEvent[]): TraceSpan[] {
   return spans;
 }
 
-/** The Chrome trace of every rank's events: one track (thread) per rank. */
+/**
+ * The Chrome trace of every rank's events: one track (thread) per rank. `sync({ trace })`
+ * does this for the whole job at `close()`; this is for events gathered some other way.
+ *
+ * @example
+ * ```ts
+ * await writeFile("trace.json", JSON.stringify(chromeTrace(events, ctrl.size)));
+ * ```
+ */
 export function chromeTrace(events: readonly LockEvent[], size: number): ChromeTrace {
   const spans = spansOf(events);
   const t0 = Math.min(...events.map((e) => e.time), Number.POSITIVE_INFINITY);
@@ -128,6 +185,13 @@ function escape(text: string): string {
 /**
  * Renders a Chrome trace made by {@link chromeTrace} as an SVG timeline: one row per
  * rank, read holds, write holds, fences and waits in distinct colours, and a time axis.
+ * The `mpilock-timeline` command does the same from a trace file.
+ *
+ * @example
+ * ```ts
+ * const trace = JSON.parse(await readFile("trace.json", "utf8")) as ChromeTrace;
+ * await writeFile("timeline.svg", timelineSvg(trace, { width: 1200, title: "my job" }));
+ * ```
  */
 export function timelineSvg(
   trace: ChromeTrace,

@@ -1,17 +1,30 @@
 #!/usr/bin/env node
-// The demo `npm run demo` runs: N ranks (default 4) share one counter file. Each rank
-// reads it under read(), increments it under write(), and nests locks both ways; every
-// rank prints what it did, and rank 0 checks that no update was lost.
+// `npm run demo`: the reference's example for real. N ranks (default 4) share one HDF5
+// file (h5wasm): the master creates it in a singleWrite, every rank reads under read()
+// and appends its own datasets under write(), a last singleWrite checks them all. Rank 0
+// shows live progress, then prints waits and holds per rank and writes the SVG timeline.
+// The rank program is demo/rank.ts (built to build/demo/ by scripts/ensure.mjs).
 //   node scripts/demo.mjs [--ranks 4] [--ops 20] [--out DIR]
-import { mkdtempSync } from "node:fs";
+import { mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join, resolve } from "node:path";
 
 import { launch, parseFlags } from "./launch.mjs";
+import { root } from "./util.mjs";
 
-const flags = parseFlags(process.argv.slice(2), { ranks: "4", ops: "20", out: "" });
-const out = flags.out || mkdtempSync(join(tmpdir(), "mpilock-demo-"));
-const rankScript = join(dirname(fileURLToPath(import.meta.url)), "demo-rank.mjs");
-const code = await launch(Number(flags.ranks), rankScript, [out, flags.ops]);
+const flags = parseFlags(process.argv.slice(2), { ranks: "4", ops: "20", out: "", fault: "" });
+const ranks = Number(flags.ranks);
+const ops = Number(flags.ops);
+if (!(Number.isInteger(ranks) && ranks >= 1 && Number.isInteger(ops) && ops >= 1)) {
+  console.error("usage: npm run demo -- [--ranks N] [--ops N] [--out DIR]  (N >= 1)");
+  process.exit(2);
+}
+const out = flags.out ? resolve(flags.out) : mkdtempSync(join(tmpdir(), "mpilock-demo-"));
+mkdirSync(out, { recursive: true });
+// Ranks run under mpirun, whose output is never the user's terminal: tell rank 0 what is.
+const live = process.stdout.isTTY ? "tty" : "lines";
+console.log(`mpilock demo: ${ranks} ranks x ${ops} steps, output in ${out}`);
+const args = ["--out", out, "--ops", String(ops), "--live", live];
+if (flags.fault) args.push("--fault", flags.fault);
+const code = await launch(ranks, join(root, "build", "demo", "rank.js"), args);
 process.exit(code);

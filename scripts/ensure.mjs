@@ -8,8 +8,8 @@
 //      addon/* or binding.gyp
 //   d. lib: rollup when dist/index.js or dist/index.d.ts is missing or older than
 //      lib/**/*.ts, rollup.config.mjs or tsconfig.json
-//   e. rank programs: tsc -p spec/ranks/tsconfig.json when a spec/ranks/*.ts is newer
-//      than its build/ranks/*.js
+//   e. rank programs and the demo: tsc -p spec/ranks/tsconfig.json (demo/tsconfig.json)
+//      when a spec/ranks/*.ts (demo/*.ts) is newer than its build/ranks/*.js (build/demo/*.js)
 // Each step prints one line; a failing step prints its output and exits 1.
 //
 //   node scripts/ensure.mjs              all steps
@@ -165,26 +165,26 @@ function ensureLib() {
   say("dist built (rollup)");
 }
 
-// ---- e. spec rank programs ----------------------------------------------------------------
-function ensureRanks() {
-  const dir = join(root, "spec", "ranks");
+// ---- e. spec rank programs and the demo -----------------------------------------------
+/** tsc -p DIR/tsconfig.json when a DIR/*.ts is newer than its OUT/*.js. */
+function ensureTsPrograms(dir, out, what, npmScript) {
   const sources = listFiles(dir, (n) => n.endsWith(".ts") && !n.endsWith(".d.ts"));
   if (sources.length === 0) {
-    say("ranks skipped (no spec/ranks/*.ts)");
+    say(`${what} skipped (no ${dir}/*.ts)`);
     return;
   }
-  const config = mtime(join(dir, "tsconfig.json"));
+  const config = join(dir, "tsconfig.json");
   const stale = sources.filter((src) => {
-    const out = join(root, "build", "ranks", basename(src).replace(/\.ts$/, ".js"));
-    return mtime(out) < Math.max(mtime(src), config);
+    const js = join(out, basename(src).replace(/\.ts$/, ".js"));
+    return mtime(js) < Math.max(mtime(src), mtime(config));
   });
   if (stale.length === 0) {
-    say("rank programs up to date");
+    say(`${what} up to date`);
     return;
   }
-  const r = run(localBin("tsc"), ["-p", join(dir, "tsconfig.json")]);
-  if (!r.ok) fail("tsc -p spec/ranks/tsconfig.json failed (npm run build:ranks)", r.output);
-  say(`rank programs built (${sources.length} in build/ranks)`);
+  const r = run(localBin("tsc"), ["-p", config]);
+  if (!r.ok) fail(`tsc -p ${config} failed (npm run ${npmScript})`, r.output);
+  say(`${what} built (${sources.length} in ${out})`);
 }
 
 if (depsOnly) {
@@ -194,5 +194,11 @@ if (depsOnly) {
   ensureDeps();
   ensureAddon();
   ensureLib();
-  ensureRanks();
+  ensureTsPrograms(
+    join(root, "spec", "ranks"),
+    join(root, "build", "ranks"),
+    "rank programs",
+    "build:ranks",
+  );
+  ensureTsPrograms(join(root, "demo"), join(root, "build", "demo"), "demo", "build:demo");
 }

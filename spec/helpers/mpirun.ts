@@ -185,7 +185,7 @@ interface Spawned {
 }
 
 /** Runs a command in its own process group; on timeout kills the whole group. */
-function run(
+export function run(
   command: string,
   argv: string[],
   env: NodeJS.ProcessEnv,

@@ -40,8 +40,26 @@ export interface LockOptions {
   timeout?: number;
 }
 
-/** What the callback forms of {@link WindowController.tryRead} and `tryWrite` resolve with. */
-export type TryResult<T> = { acquired: true; value: T } | { acquired: false };
+/**
+ * What the callback forms of {@link WindowController.tryRead} and `tryWrite` resolve with.
+ *
+ * @example
+ * ```ts
+ * const r = await ctrl.tryWrite(() => flush());
+ * if (!r.acquired) scheduleRetry();
+ * ```
+ */
+export type TryResult<T> =
+  | {
+      /** The lock was free: `fn` ran under it. */
+      acquired: true;
+      /** What `fn` returned. */
+      value: T;
+    }
+  | {
+      /** The lock was not free now: `fn` did not run. */
+      acquired: false;
+    };
 
 function checkLockOptions(options: LockOptions | undefined): LockOptions {
   if (options === undefined) return {};

@@ -123,6 +123,13 @@ export class LockTimeoutError extends MpiLockError {
  * `close()` did not complete within `closeTimeout`: not every rank called it (it is
  * collective). The job cannot end cleanly any more: at exit this process calls
  * MPI_Abort, which ends every rank.
+ *
+ * @example
+ * ```ts
+ * await ctrl.close().catch((e) => {
+ *   if (e instanceof CloseTimeoutError) console.error("a rank never closed; the job ends");
+ * });
+ * ```
  */
 export class CloseTimeoutError extends MpiLockError {
   constructor(timeoutMs: number) {

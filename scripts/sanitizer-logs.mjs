@@ -1,12 +1,29 @@
 // Reads the reports that AddressSanitizer/LeakSanitizer/UBSan (log_path) or valgrind
-// (--log-file) wrote for a test run, and sorts them: every memory error and every
-// undefined behaviour counts; a leak counts when its allocation stack has a frame of the
-// addon (mpilock.node or addon/*), since Node, V8 and MPI leave their own allocations to
-// the end of the process. Shared by scripts/test-asan.mjs and scripts/test-valgrind.mjs.
+// (--log-file) wrote for a test run, and sorts them: every ASan or UBSan error counts; a
+// leak (or a valgrind error) counts when it is the addon's: walking its stack from the
+// innermost frame past the allocator, libc/libstdc++ and MPI's own libraries, the first
+// frame left is one of the addon's. Leaks that V8, Node or MPI make while the addon calls
+// into them are theirs; Open MPI's allocations in MPI_Init/MPI_Finalize are suppressed by
+// name (scripts/lsan.supp, scripts/valgrind.supp). Used by scripts/test-asan.mjs and
+// scripts/test-valgrind.mjs.
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
-const addonFrame = /mpilock\.node|\/addon\/[\w.]+\.(cc|h):/;
+const frameLine = /^\s*(#\d+|at|by) 0x/;
+const allocator =
+  /libsanitizer|vgpreload|libc\.so|libstdc\+\+|\/usr\/include\/c\+\+|\b(malloc|calloc|realloc|strn?dup|operator new|posix_memalign|aligned_alloc|__vasprintf_internal|__asprintf_chk|asprintf) |(strdup|vasprintf|asprintf_chk)\.c:/;
+const mpiLibrary =
+  /libmpi\.so|libopen-(pal|rte)|libpmix|libevent|libhwloc|mca_\w+\.so|\/openmpi\/|<unknown module>|: \?\?\?$/;
+const addonFrame = /mpilock\.node|mpilock::|\baddon\/[\w.]+\.(cc|h):|node-addon-api|napi-inl\.h/;
+
+/** Whether the first frame past the allocator and MPI's libraries is the addon's. */
+export function ownedByAddon(report) {
+  for (const line of report.split("\n")) {
+    if (!frameLine.test(line) || allocator.test(line) || mpiLibrary.test(line)) continue;
+    return addonFrame.test(line);
+  }
+  return false;
+}
 
 /** { files, errors: string[], addonLeaks: string[], otherLeaks: number } */
 export function readSanitizerLogs(dir) {
@@ -27,7 +44,7 @@ function sortAsan(text, name, out) {
     if (/LeakSanitizer: detected memory leaks/.test(report)) {
       for (const leak of report.split(/\n(?=(?:Direct|Indirect) leak of)/)) {
         if (!/leak of/.test(leak)) continue;
-        if (addonFrame.test(leak)) out.addonLeaks.push(`${name}: ${leak.trim()}`);
+        if (ownedByAddon(leak)) out.addonLeaks.push(`${name}: ${leak.trim()}`);
         else out.otherLeaks++;
       }
     } else {
@@ -43,14 +60,14 @@ function sortValgrind(text, name, out) {
   for (const record of body.split(/\n\s*\n/)) {
     const r = record.trim();
     if (/are (definitely|possibly) lost in loss record/.test(r)) {
-      if (addonFrame.test(r)) out.addonLeaks.push(`${name}: ${r}`);
+      if (ownedByAddon(r)) out.addonLeaks.push(`${name}: ${r}`);
       else out.otherLeaks++;
     } else if (
       /^(Invalid|Conditional jump|Use of uninitialised|Syscall param|Mismatched|Source and destination overlap|Argument)/m.test(
         r,
       )
     ) {
-      if (addonFrame.test(r)) out.errors.push(`${name}: ${r}`);
+      if (ownedByAddon(r)) out.errors.push(`${name}: ${r}`);
       else out.otherErrors = (out.otherErrors ?? 0) + 1;
     }
   }

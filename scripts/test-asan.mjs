@@ -53,7 +53,7 @@ const env = {
   MPILOCK_TEST_RANK_WRAPPER: `env LD_PRELOAD=${libasan} MPILOCK_ADDON=${addon}`,
   // Errors stop the rank (a spec fails too); leaks are judged from the log, not the exit code.
   ASAN_OPTIONS: `log_path=${logs}/asan:halt_on_error=1:detect_leaks=1:detect_odr_violation=0`,
-  LSAN_OPTIONS: "exitcode=0",
+  LSAN_OPTIONS: `exitcode=0:suppressions=${join(root, "scripts", "lsan.supp")}`,
   UBSAN_OPTIONS: `log_path=${logs}/ubsan:print_stacktrace=1:halt_on_error=1`,
 };
 const extra = process.argv.slice(2);

@@ -22,7 +22,7 @@ cd "$work"
 
 status=0
 rows=()
-row() { rows+=("$(printf '%-44s %-5s %10s %9s %7s  %s' "$@")"); }
+row() { rows+=("$(printf '%-44s %-5s %10s %7s %7s %7s  %s' "$@")"); }
 
 # name, ranks, spin -D flags, kind (safety|liveness:<claim>), expect (pass|<error regex>)
 check() {
@@ -35,7 +35,7 @@ check() {
     ccflags=""
     panflags+=" -a -f -N ${kind#liveness:}"
   fi
-  local t0 t1 out errors states mem secs result
+  local t0 t1 out errors states mem search secs result
   t0=$(date +%s.%N)
   spin $dflags -a phase_fair_lock.pml >spin.log 2>&1 || {
     cat spin.log
@@ -48,6 +48,7 @@ check() {
   t1=$(date +%s.%N)
   errors=$(grep -oP 'errors: \K[0-9]+' <<<"$out" | tail -1)
   states=$(grep -oP '^\s*\K[0-9.e+]+(?= states, stored)' <<<"$out" | tail -1)
+  search=$(grep -oP 'pan: elapsed time \K[0-9.e+-]+' <<<"$out" | tail -1)
   mem=$(grep -oP '^\s*\K[0-9.]+(?=\s+total actual memory usage)' <<<"$out" | tail -1)
   secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
   if grep -q 'max search depth too small' <<<"$out"; then
@@ -63,7 +64,7 @@ check() {
       result="FAIL (expected a counterexample matching '$expect', got errors: ${errors:-?})"
     fi
   fi
-  row "$name" "$ranks" "${states:-?}" "${mem%.*}MB" "${secs}s" "$result"
+  row "$name" "$ranks" "${states:-?}" "${mem%.*}MB" "$(printf '%.1f' "${search:-0}")s" "${secs}s" "$result"
   if [[ $result == FAIL* ]]; then
     status=1
     echo "--- $name: pan output" >&2
@@ -72,7 +73,7 @@ check() {
   echo "${rows[-1]}"
 }
 
-printf '%-44s %-5s %10s %9s %7s  %s\n' property ranks states memory time result
+printf '%-44s %-5s %10s %7s %7s %7s  %s\n' property ranks states memory search total result
 mixed=""
 both="ALL_BOTH"
 check "mutual exclusion + no deadlock (mixed)" 3 "$mixed" safety pass

@@ -16,18 +16,22 @@
  * Abstractions (exact for what the C++ compares):
  * - The counters wrap modulo 2^64 and are only compared for equality. readIn/readOut are
  *   kept modulo MR = 4: a writer compares readOut with the readIn it saw when it raised
- *   its bits, and readers outstanding then (entered, not left) are at most RANKS - 1 <= 2
- *   (one read hold per rank, the writer has none: it gave its cached one back); blocked
- *   readers cannot leave before the writer does, so readOut stays within 2 below that
- *   value and MR > 2 keeps the equality exact. writeIn/writeOut are kept modulo MT = 2:
- *   at most 2 ranks write, so a waiting ticket is 0 or 1 ahead of writeOut; MT is even,
- *   so the phase bit (ticket & 1) is kept too.
+ *   its bits, and readers outstanding then (entered, not left) are at most one per rank,
+ *   3 (the writer's own rank has none, except with SLOTS); readers that enter later are
+ *   blocked and cannot leave before the writer does, so readOut stays within 3 below that
+ *   value, and MR > 3 keeps the equality exact. writeIn/writeOut are kept modulo MT: a
+ *   waiting ticket is less than the number of writing ranks (w) ahead of writeOut, so
+ *   MT >= w keeps "writeOut == ticket" exact; MT is even, so the phase bit (ticket & 1)
+ *   is kept too: MT = 2 for 2 writing ranks, MT = 4 for 3 (ALL_BOTH).
  * - Each rank's revocation counter is only compared with the snapshot the rank took
  *   (readSeen_): revoked[i] is "it moved since the snapshot", set by writers and cleared
  *   by taking the snapshot. It cannot wrap around to look unmoved, unlike a small counter.
  * - The writer bits keep the rank tag: kPresent | phase | (rank + 1) << 2.
  *
- * Options: RANKS (2 or 3); NO_BIAS (biased reads off, as by default in the C++);
+ * Options: RANKS (2 or 3); NO_BIAS (biased reads off, as by default in the C++); ALL_BOTH
+ * (every rank reads and writes); SLOTS (rank 1's read and write slots run as two processes:
+ * a read may be held, cached or withdrawing while its write waits or holds, and the other
+ * way round; downgrade is left out there);
  * NEVER_SHARED and BUG_NO_DRAIN (sanity: must fail); EARLY_WITHDRAW (the withdrawal that
  * hands the turn on early, an ABA this model found: must fail the no-starvation check).
  */
@@ -73,6 +77,20 @@ bool shared = false; /* two ranks read at once, at some point */
 #define ENTER_READ readersIn++; inR[i] = true; wantR[i] = false; NOTE_SHARED; assert(writersIn == 0)
 #define ENTER_WRITE writersIn++; inW[i] = true; wantW[i] = false; assert(writersIn == 1 && readersIn == 0)
 
+#ifdef SLOTS
+/* A rank's read and write slots as two processes (C++: LockWindow::read_ and write_): the
+ * read slot may be busy while the write slot runs, and the other way round. */
+bool cachedR[RANKS];   /* read_.state == kCached */
+bool writeBusy[RANKS]; /* write_.state != kIdle */
+#define CACHED cachedR[i]
+#define WRITE_BUSY writeBusy[i]
+#define SET_WRITE_BUSY(v) writeBusy[i] = v
+#else
+#define CACHED cached
+#define WRITE_BUSY false
+#define SET_WRITE_BUSY(v) skip
+#endif
+
 #define READER 1
 #define WRITER 2
 #define BOTH 3
@@ -82,22 +100,21 @@ proctype Rank(byte i; byte role) {
   byte ticket = 0;  /* ticket_, then only its phase bit */
   byte ahead = 0;   /* readersAhead_ */
   byte bits = 0;    /* writerBits_ */
+#ifndef SLOTS
   bool cached = false; /* read_.state == kCached */
+#endif
 
 next:
   do
   :: role & READER -> /* C++: LockWindow::begin(kRead) */
     if
 #ifndef NO_BIAS
-    :: cached ->
-      if
-      :: d_step { !revoked[i] -> cached = false; wantR[i] = true; ENTER_READ }; /* kCached -> kHeld: no MPI call */
-        goto readHeld
-      :: d_step { revoked[i] -> cached = false; routCount = (routCount + 1) % MR }
-        /* revoked: readEnd(now, true) gives the cached hold back */
-      fi
+    :: d_step { CACHED && !revoked[i] -> CACHED = false; wantR[i] = true; ENTER_READ };
+      goto readHeld                   /* kCached -> kHeld: no MPI call */
+    :: d_step { CACHED && revoked[i] -> CACHED = false; routCount = (routCount + 1) % MR }
+      /* revoked: readEnd(now, true) gives the cached hold back */
 #endif
-    :: !cached -> skip
+    :: !CACHED -> skip
     fi;
 #ifndef NO_BIAS
     revoked[i] = false;                /* C++: readSeen_ = bias_.snapshot() */
@@ -127,26 +144,27 @@ readHeld:
     /* The read section; then C++: endRead() */
     if
 #ifndef NO_BIAS
-    :: d_step { !revoked[i] -> readersIn--; inR[i] = false; cached = true }
-      /* mayCache(): keep the hold (no MPI call) */
+    :: d_step { !revoked[i] && !WRITE_BUSY -> readersIn--; inR[i] = false; CACHED = true }
+      /* write_.state == kIdle && mayCache(): keep the hold (no MPI call) */
 #endif
     :: d_step { readersIn--; inR[i] = false; routCount = (routCount + 1) % MR }
       /* C++: readEnd(): fetchAdd(kReadOut, kReaderInc) */
     fi
 
 #ifndef NO_BIAS
-  :: cached -> /* C++: watchCached(): revoked (load of kRevokeSlot) or unused for kIdleRelease */
-    d_step { cached = false; routCount = (routCount + 1) % MR } /* readEnd() */
+  :: d_step { CACHED -> CACHED = false; routCount = (routCount + 1) % MR }
+    /* C++: watchCached(): revoked (load of kRevokeSlot) or unused for kIdleRelease: readEnd() */
 #endif
 
   :: role & WRITER -> /* C++: LockWindow::begin(kWrite) */
     if
-    :: cached -> /* our own cached read would be among the readers we wait for: readEnd() */
-      d_step { cached = false; routCount = (routCount + 1) % MR }
-    :: !cached -> skip
+    :: d_step { CACHED -> CACHED = false; routCount = (routCount + 1) % MR }
+      /* our own cached read would be among the readers we wait for: readEnd() */
+    :: !CACHED -> skip
     fi;
     d_step {                           /* C++: writeBegin(): fetchAdd(kWriteIn, 1) */
       wantW[i] = true;
+      SET_WRITE_BUSY(true);
       ticket = win;
       win = (win + 1) % MT
     }
@@ -156,7 +174,7 @@ readHeld:
     if
     :: skip
     :: d_step { wantW[i] = false; ticket = 0 } /* withdrawn: hand the turn on at once */
-      wout = (wout + 1) % MT;
+      d_step { wout = (wout + 1) % MT; SET_WRITE_BUSY(false) };
       goto next
     fi;
 #endif
@@ -187,7 +205,7 @@ readHeld:
 #endif
 #ifdef EARLY_WITHDRAW
     :: d_step { wantW[i] = false; ahead = 0; rinBits = 0 } /* withdrawn mid-drain */
-      wout = (wout + 1) % MT;
+      d_step { wout = (wout + 1) % MT; SET_WRITE_BUSY(false) };
       goto next
 #endif
     fi;
@@ -196,7 +214,8 @@ readHeld:
     :: d_step {                        /* C++: writeEnd(): fetchAdd(kReadIn, -writerBits_) */
         writersIn--; inW[i] = false; rinBits = 0; bits = 0
       }
-      wout = (wout + 1) % MT           /* C++: writeEnd(): fetchAdd(kWriteOut, 1) */
+      d_step { wout = (wout + 1) % MT; SET_WRITE_BUSY(false) } /* C++: writeEnd(): fetchAdd(kWriteOut, 1) */
+#ifndef SLOTS
     :: /* C++: endWrite(true): downgrade() */
 #ifndef NO_BIAS
       revoked[i] = false;              /* C++: readSeen_ = bias_.snapshot() */
@@ -208,6 +227,7 @@ readHeld:
       }
       wout = (wout + 1) % MT;          /* C++: writeEnd(): fetchAdd(kWriteOut, 1) */
       goto readHeld                    /* read_.state = kHeld; endRead() follows */
+#endif
     fi;
     goto next
   od
@@ -216,7 +236,11 @@ readHeld:
 init {
   atomic {
     run Rank(0, ROLE0);
+#ifdef SLOTS
+    run Rank(1, READER); run Rank(1, WRITER)
+#else
     run Rank(1, BOTH)
+#endif
 #if RANKS > 2
     ; run Rank(2, ROLE2)
 #endif

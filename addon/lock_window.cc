@@ -1,3 +1,5 @@
+// Request slots of one rank (begin, poll, withdraw, endRead, endWrite, watchCached): each
+// remote step here is a statement of model/phase_fair_lock.pml (marked "C++:" there).
 #include "lock_window.h"
 
 #include "completion.h"

@@ -6,6 +6,7 @@
 //
 // Safety does not depend on any of this: a cached hold is a real read hold, counted in
 // readIn, so a writer can never be granted while one exists. Only a writer's wait does.
+// Model: model/phase_fair_lock.pml (the revocation counter as a "moved since snapshot" bit).
 #pragma once
 #include <atomic>
 #include <chrono>

@@ -89,6 +89,22 @@ function programPath(program: string): string {
   return path;
 }
 
+/**
+ * `MPILOCK_TEST_RANK_WRAPPER` (space-separated words) goes before `node` in each rank's
+ * command line, for example `env LD_PRELOAD=...` or `valgrind ...` (scripts/test-asan.mjs,
+ * scripts/test-valgrind.mjs). It reaches the ranks only, not mpirun or vitest.
+ */
+function rankCommand(): string[] {
+  const wrapper = (process.env.MPILOCK_TEST_RANK_WRAPPER ?? "").split(/\s+/).filter(Boolean);
+  return [...wrapper, process.execPath];
+}
+
+/** A job's time limit, times `MPILOCK_TEST_TIMEOUT_SCALE` for slow wrappers (default 1). */
+function scaled(timeoutMs = defaultTimeoutMs): number {
+  const scale = Number(process.env.MPILOCK_TEST_TIMEOUT_SCALE ?? 1);
+  return Number.isFinite(scale) && scale > 0 ? timeoutMs * scale : timeoutMs;
+}
+
 function childEnv(extra: Record<string, string> | undefined): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   // Open MPI refuses to run as root without both (dev machines and CI run as root).
@@ -243,11 +259,12 @@ function passThrough(prefix: string, stdout: string[], stderr: string[]): void {
  * not report), with the tail of stderr in the message.
  */
 export async function mpirun(program: string, options: MpirunOptions): Promise<MpirunResult> {
-  const { np, args = [], timeoutMs = defaultTimeoutMs, mca = {}, env, nodeArgs = [] } = options;
+  const { np, args = [], mca = {}, env, nodeArgs = [] } = options;
+  const timeoutMs = scaled(options.timeoutMs);
   if (!Number.isInteger(np) || np < 1) throw new Error(`np must be a positive integer: ${np}`);
   const argv = ["-np", String(np), "--oversubscribe", "--tag-output"];
   for (const [key, value] of Object.entries(mca)) argv.push("--mca", key, value);
-  argv.push(process.execPath, ...nodeArgs, programPath(program), ...args);
+  argv.push(...rankCommand(), ...nodeArgs, programPath(program), ...args);
 
   const job = await run("mpirun", argv, childEnv(env), timeoutMs);
   const label = (rank: number) => (rank < 0 ? "" : `[${rank}] `);
@@ -295,10 +312,12 @@ export async function runSingle(
   program: string,
   options: SingleOptions = {},
 ): Promise<MpirunResult> {
-  const { args = [], timeoutMs = defaultTimeoutMs, env, nodeArgs = [] } = options;
+  const { args = [], env, nodeArgs = [] } = options;
+  const timeoutMs = scaled(options.timeoutMs);
+  const [command = process.execPath, ...prefix] = rankCommand();
   const job = await run(
-    process.execPath,
-    [...nodeArgs, programPath(program), ...args],
+    command,
+    [...prefix, ...nodeArgs, programPath(program), ...args],
     childEnv(env),
     timeoutMs,
   );

@@ -3,6 +3,7 @@
 #include <napi.h>
 
 #include "progress_thread.h"
+#include "wall_clock.h"
 
 namespace {
 
@@ -62,7 +63,14 @@ void deliverBatch(Napi::Env env, Napi::Function callback, CompletionBatch* batch
   if (env != nullptr && callback != nullptr) {
     Napi::Array array = Napi::Array::New(env, batch->size());
     for (size_t i = 0; i < batch->size(); ++i) array.Set(i, toObject(env, (*batch)[i]));
-    callback.Call({array});
+    try {
+      callback.Call({array});
+    } catch (const Napi::Error& e) {
+      // A throwing JavaScript handler must not unwind through the thread-safe function
+      // (std::terminate): hand it to Node as an uncaught exception. During teardown
+      // there is no exception value, and nothing left to tell.
+      if (!e.Value().IsEmpty()) napi_fatal_exception(env, e.Value());
+    }
   }
   delete batch;
 }
@@ -213,6 +221,10 @@ Napi::Value Abort(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+Napi::Value WallClockOffset(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), mpilock::wallClockOffsetMs());
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("start", Napi::Function::New(env, Start));
   exports.Set("keepAlive", Napi::Function::New(env, KeepAlive));
@@ -230,6 +242,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sampleCounters", Napi::Function::New(env, SampleCounters));
   exports.Set("shutdown", Napi::Function::New(env, Shutdown));
   exports.Set("abort", Napi::Function::New(env, Abort));
+  exports.Set("wallClockOffset", Napi::Function::New(env, WallClockOffset));
   return exports;
 }
 

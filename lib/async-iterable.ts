@@ -1,10 +1,13 @@
 import type { Observable, Subscription } from "rxjs";
 
+import { InvalidArgumentError } from "./errors.js";
+
 /** Options of {@link toAsyncIterable}. */
 export interface IterateOptions {
   /**
    * Values kept for a consumer that is slower than the source (default 10000). A hot
-   * source cannot be slowed down, so past this the oldest values are dropped.
+   * source cannot be slowed down, so past this the oldest values are dropped. A whole
+   * number >= 1, or Infinity (never drop); anything else throws ERR_MPILOCK_INVALID_ARGUMENT.
    */
   bufferSize?: number;
 }
@@ -22,7 +25,12 @@ export function toAsyncIterable<T>(
   source: Observable<T>,
   options: IterateOptions = {},
 ): ObservableIterator<T> {
-  const limit = Math.max(1, options.bufferSize ?? 10_000);
+  const limit = options.bufferSize ?? 10_000;
+  if (!(Number.isInteger(limit) && limit >= 1) && limit !== Number.POSITIVE_INFINITY) {
+    throw new InvalidArgumentError(
+      `bufferSize must be a whole number >= 1 or Infinity, got ${String(limit)}`,
+    );
+  }
   const buffer: T[] = [];
   const waiting: { resolve: (r: IteratorResult<T>) => void; reject: (e: unknown) => void }[] = [];
   let subscription: Subscription | undefined;

@@ -275,7 +275,7 @@ export class WindowController implements AsyncDisposable {
       try {
         await this.#trace?.finish(this.backend);
       } finally {
-        this.#observer.events.complete();
+        this.#observer.complete();
         await this.backend.free();
       }
     });

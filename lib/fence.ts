@@ -353,13 +353,19 @@ export class Fence<H = null> implements AsyncDisposable {
         if (raw) sent.push(backend.broadcast(this.rank, raw));
         await Promise.all(sent);
       } else {
-        const header = backend.broadcast(this.rank, null);
-        const met = later(backend.barrier());
-        this.#receive(await header);
-        const raw = this.#rawCode >= 0 ? later(backend.broadcast(this.rank, null)) : undefined;
-        await met;
-        if (raw) this.#value = this.#view(await raw);
-        if (this.#reads.length > 0) await this.#coordinator.host.resumeReads(this.#reads);
+        try {
+          const header = backend.broadcast(this.rank, null);
+          const met = later(backend.barrier());
+          this.#receive(await header);
+          const raw = this.#rawCode >= 0 ? later(backend.broadcast(this.rank, null)) : undefined;
+          await met;
+          if (raw) this.#value = this.#view(await raw);
+        } finally {
+          // Reads given up for the fence come back on every way out, a value that
+          // cannot be decoded included: the task goes on in their scope.
+          const host = this.#coordinator.host;
+          if (this.#reads.length > 0 && !host.closed()) await host.resumeReads(this.#reads);
+        }
       }
     } finally {
       this.#passage.ended = true;

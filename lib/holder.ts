@@ -28,6 +28,8 @@ export class Holder {
   depth = 0;
   /** Where it was asked for (only with MPILOCK_LEAK_STACKS=1; see leak-guard.ts). */
   origin: string | undefined = undefined;
+  /** Taken by the scheduler for itself (no stats, no events). */
+  internal = false;
 
   constructor(
     readonly kind: LockKind,

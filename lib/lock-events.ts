@@ -3,9 +3,14 @@ import { Observable, Subject } from "rxjs";
 /** What a lock event is about: a read or write lock, or a fence (singleWrite). */
 export type EventKind = "read" | "write" | "fence";
 
-/** One thing that happened to one acquisition on this rank. */
+/**
+ * One thing that happened to one acquisition on this rank: `requested`, then `granted`
+ * and `released`, or `cancelled`. A held read can be `suspended` and `resumed` in between:
+ * a write inside it (an upgrade) or a fence gives it up while it waits, and other ranks
+ * may write meanwhile.
+ */
 export interface LockEvent {
-  type: "requested" | "granted" | "released" | "cancelled";
+  type: "requested" | "granted" | "released" | "cancelled" | "suspended" | "resumed";
   kind: EventKind;
   /** The rank the event happened on. */
   rank: number;
@@ -13,8 +18,9 @@ export interface LockEvent {
   id: number;
   /**
    * Milliseconds since the Unix epoch with sub-millisecond precision, from the monotonic
-   * clock (performance.timeOrigin + performance.now()): comparable across the ranks of
-   * one machine, and across machines as far as their clocks agree.
+   * clock: under MPI, the wall clock's offset to CLOCK_MONOTONIC is read once per process,
+   * so times of different ranks of one machine compare to the microsecond; across
+   * machines as far as their clocks agree.
    */
   time: number;
   /** On granted and cancelled: how long it waited. */
@@ -27,9 +33,31 @@ export interface LockEvent {
   nested: boolean;
 }
 
+/** Epoch milliseconds at performance.now() = 0 (see {@link useWallClock}). */
+let epochAtZero = performance.timeOrigin;
+
 /** Monotonic wall-clock milliseconds (see LockEvent.time). */
 export function monotonicNow(): number {
-  return performance.timeOrigin + performance.now();
+  return epochAtZero + performance.now();
+}
+
+/**
+ * Puts event times on a clock that every process of the machine shares: the wall clock
+ * read as an offset to CLOCK_MONOTONIC in one go (`wallMinusMonotonicMs`, from the addon).
+ * performance.timeOrigin alone differs between processes by up to ~0.5 ms.
+ */
+export function useWallClock(wallMinusMonotonicMs: number): void {
+  let best = { gap: Number.POSITIVE_INFINITY, origin: 0 };
+  for (let i = 0; i < 5; i++) {
+    const before = performance.now();
+    const mono = Number(process.hrtime.bigint()) / 1e6;
+    const after = performance.now();
+    if (after - before < best.gap) {
+      // CLOCK_MONOTONIC (process.hrtime) when performance.now() was 0.
+      best = { gap: after - before, origin: mono - (before + after) / 2 };
+    }
+  }
+  epochAtZero = wallMinusMonotonicMs + best.origin;
 }
 
 /**

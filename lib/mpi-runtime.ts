@@ -1,6 +1,7 @@
 import { filter, firstValueFrom, map, merge, Observable, Subject } from "rxjs";
 
 import { MpiError } from "./errors.js";
+import { useWallClock } from "./lock-events.js";
 import { type Completion, CompletionType, type NativeBinding } from "./native.js";
 import type { ProgressOptions } from "./options.js";
 import {
@@ -43,22 +44,35 @@ export class MpiRuntime {
   static start(binding: NativeBinding, options: ProgressOptions): Promise<MpiRuntime> {
     return new Promise((resolve) => {
       let runtime: MpiRuntime | undefined;
+      const deliverOne = (completion: Completion): void => {
+        if (completion.type === CompletionType.Init) {
+          runtime = new MpiRuntime(
+            binding,
+            completion.rank!,
+            completion.size!,
+            completion.threadLevel!,
+            completion.library!.trim(),
+          );
+          binding.keepAlive(false);
+          useWallClock(binding.wallClockOffset());
+          resolve(runtime);
+        } else if (runtime) {
+          runtime.deliver(completion);
+        }
+      };
       binding.start((batch) => {
+        // Every completion of the batch is delivered even if a handler throws (a lost
+        // completion would leave a request waiting forever); the first error then
+        // surfaces as an uncaught exception, as from any callback.
+        let failure: { error: unknown } | undefined;
         for (const completion of batch) {
-          if (completion.type === CompletionType.Init) {
-            runtime = new MpiRuntime(
-              binding,
-              completion.rank!,
-              completion.size!,
-              completion.threadLevel!,
-              completion.library!.trim(),
-            );
-            binding.keepAlive(false);
-            resolve(runtime);
-          } else if (runtime) {
-            runtime.deliver(completion);
+          try {
+            deliverOne(completion);
+          } catch (error) {
+            failure ??= { error };
           }
         }
+        if (failure) throw failure.error;
       }, options);
       // Stop the thread and finalize MPI on every way out: a natural end,
       // process.exit() and an uncaught exception all emit 'exit'. A window whose close()

@@ -64,6 +64,8 @@ export interface NativeBinding {
   shutdown(): void;
   /** MPI_Abort(MPI_COMM_WORLD, code) on the progress thread; ends the job. */
   abort(code: number): void;
+  /** CLOCK_REALTIME minus CLOCK_MONOTONIC in milliseconds (addon/wall_clock.h). */
+  wallClockOffset(): number;
 }
 
 /** Where the compiled addon is looked for: `MPILOCK_ADDON` or build/Release next to lib/ and dist/. */

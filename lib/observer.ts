@@ -1,6 +1,12 @@
-import { defer, finalize, map, type Observable, share } from "rxjs";
+import { defer, EMPTY, finalize, map, type Observable, share, Subject, takeUntil } from "rxjs";
 
-import { EventHub, type FenceTrack, lockEvent, type LockEvent } from "./lock-events.js";
+import {
+  EventHub,
+  type FenceTrack,
+  lockEvent,
+  type LockEvent,
+  monotonicNow,
+} from "./lock-events.js";
 import { StatsRecorder } from "./lock-stats.js";
 import type { CounterState, WindowBackend } from "./window-backend.js";
 
@@ -19,25 +25,42 @@ export class LockObserver {
   /** Shared by all subscribers; sampling runs only while one is subscribed. */
   readonly state$: Observable<LockState>;
   private readonly backend: WindowBackend;
+  /** Emits once when the controller closes: sampling stops, state$ completes. */
+  private readonly closed = new Subject<void>();
+  private isClosed = false;
 
   constructor(backend: WindowBackend, stateIntervalMs: number) {
     this.backend = backend;
     this.events = new EventHub(backend.rank);
     this.state$ = defer(() => {
+      if (this.isClosed) return EMPTY;
       let seq = 0;
       // Samples of the progress thread do not keep the event loop alive: a subscriber
       // waiting for them (`for await (const s of ctrl.states())`) would see the process
       // exit under it. Hold the loop open while subscribed, as an rxjs timer does.
       const keepAlive = setInterval(() => {}, 2 ** 31 - 1);
       return backend.sampleState(stateIntervalMs).pipe(
+        takeUntil(this.closed),
         map((state) => ({
           ...state,
           seq: ++seq,
-          time: performance.timeOrigin + performance.now(),
+          time: monotonicNow(),
         })),
         finalize(() => clearInterval(keepAlive)),
       );
     }).pipe(share());
+  }
+
+  /**
+   * The controller closes: state$ and events$ complete, so no subscriber keeps the
+   * process alive or samples a freed window.
+   */
+  complete(): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.closed.next();
+    this.closed.complete();
+    this.events.complete();
   }
 
   /** Starts the events and statistics of one fence. */

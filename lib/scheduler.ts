@@ -116,7 +116,7 @@ export class RankScheduler {
   release(holder: Holder): void {
     if (holder.state !== "held") return;
     holder.state = "released";
-    this.stats.of(holder.kind).released++;
+    if (!holder.internal) this.stats.of(holder.kind).released++;
     if (holder.eventId) this.emit("released", holder);
     if (this.closed) return;
     if (holder.kind === "read") {
@@ -136,18 +136,44 @@ export class RankScheduler {
     const index = this.queue.indexOf(holder);
     if (index < 0) return false;
     this.queue.splice(index, 1);
-    for (const read of holder.suspends) this.resume(read);
+    const settle = takeSettle(holder);
     holder.state = "released";
-    this.stats.of(holder.kind).cancelled++;
+    if (!holder.internal) this.stats.of(holder.kind).cancelled++;
     if (holder.eventId) this.emit("cancelled", holder);
-    takeSettle(holder)?.reject(reason);
+    if (holder.suspends.length > 0 && !this.closed) {
+      // An upgrade gave its reads up; the task goes on in their scope once this rejects,
+      // so it rejects only when the global read is back (another rank may write now).
+      this.readBack(holder.suspends, () => settle?.reject(reason));
+    } else {
+      for (const read of holder.suspends) this.resume(read);
+      settle?.reject(reason);
+    }
     this.pump();
     return true;
   }
 
+  /** Queues a read of the scheduler's own; when granted, resumes `reads` and calls `then`. */
+  private readBack(reads: Holder[], then: () => void): void {
+    const back = new Holder("read", this, undefined);
+    back.internal = true;
+    const done = (): void => {
+      for (const read of reads) this.resume(read);
+      then();
+    };
+    back.settle = {
+      resolve: () => {
+        done();
+        this.release(back);
+      },
+      reject: done,
+    };
+    this.queue.push(back);
+  }
+
   /** Rejects every waiter and releases every holder: the controller is closing. */
   shutdown(reason: unknown): void {
-    for (const holder of [...this.queue]) this.cancel(holder, reason);
+    // One at a time: cancelling an upgrade queues a read of its own (readBack).
+    while (this.queue.length > 0) this.cancel(this.queue[0]!, reason);
     for (const global of this.global) {
       const trying = global.trying;
       global.trying = undefined;
@@ -232,6 +258,7 @@ export class RankScheduler {
     if (read.suspended++ === 0 && read.counted) {
       read.counted = false;
       this.readers--;
+      if (read.eventId) this.emit("suspended", read);
     }
   }
 
@@ -239,13 +266,15 @@ export class RankScheduler {
     if (--read.suspended === 0 && read.state === "held") {
       read.counted = true;
       this.readers++;
+      if (read.eventId) this.emit("resumed", read);
     }
   }
 
   private grant(holder: Holder): void {
     holder.state = "held";
     holder.grantedAt = performance.now();
-    this.stats.of(holder.kind).recordWait(holder.grantedAt - holder.requestedAt);
+    if (!holder.internal)
+      this.stats.of(holder.kind).recordWait(holder.grantedAt - holder.requestedAt);
     if (holder.eventId) this.emit("granted", holder);
     if (holder.kind === "read") {
       holder.counted = true;

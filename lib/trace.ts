@@ -29,38 +29,49 @@ export interface ChromeTrace {
   metadata?: Record<string, unknown>;
 }
 
-/** Pairs requested/granted/released/cancelled events into waits and holds. */
+/**
+ * Pairs each acquisition's events into a wait (requested to granted), holds (granted or
+ * resumed to released or suspended: a suspended read is not held) or a cancelled wait.
+ */
 export function spansOf(events: readonly LockEvent[]): TraceSpan[] {
   const open = new Map<string, LockEvent>();
   const spans: TraceSpan[] = [];
+  const span = (from: LockEvent, to: LockEvent, phase: TraceSpan["phase"]): void => {
+    spans.push({
+      rank: to.rank,
+      kind: to.kind,
+      phase,
+      start: from.time,
+      end: to.time,
+      depth: to.depth,
+    });
+  };
+  const holding = (e: LockEvent | undefined): e is LockEvent =>
+    e?.type === "granted" || e?.type === "resumed";
   for (const e of [...events].sort((a, b) => a.time - b.time)) {
     const key = `${e.rank}:${e.id}`;
     const before = open.get(key);
-    if (e.type === "requested") {
-      open.set(key, e);
-    } else if (e.type === "granted") {
-      if (before && before.time < e.time && !e.nested) {
-        spans.push({
-          rank: e.rank,
-          kind: e.kind,
-          phase: "wait",
-          start: before.time,
-          end: e.time,
-          depth: e.depth,
-        });
-      }
-      open.set(key, e);
-    } else if (before) {
-      const phase = e.type === "released" ? "hold" : "cancelled";
-      spans.push({
-        rank: e.rank,
-        kind: e.kind,
-        phase,
-        start: before.time,
-        end: e.time,
-        depth: e.depth,
-      });
-      open.delete(key);
+    switch (e.type) {
+      case "requested":
+      case "resumed":
+        open.set(key, e);
+        break;
+      case "granted":
+        if (before && before.time < e.time && !e.nested) span(before, e, "wait");
+        open.set(key, e);
+        break;
+      case "suspended":
+        if (holding(before)) span(before, e, "hold");
+        open.set(key, e);
+        break;
+      case "released":
+        if (holding(before)) span(before, e, "hold");
+        open.delete(key);
+        break;
+      case "cancelled":
+        if (before?.type === "requested") span(before, e, "cancelled");
+        open.delete(key);
+        break;
     }
   }
   return spans;

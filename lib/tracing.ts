@@ -1,9 +1,8 @@
 import { writeFile } from "node:fs/promises";
-import { hostname } from "node:os";
 
 import type { Subscription } from "rxjs";
 
-import { type EventHub, type LockEvent, monotonicNow } from "./lock-events.js";
+import type { EventHub, LockEvent } from "./lock-events.js";
 import { chromeTrace } from "./trace.js";
 import type { WindowBackend } from "./window-backend.js";
 
@@ -19,26 +18,7 @@ export function nextTracePath(path: string): string {
     : `${path}.${n}`;
 }
 
-/**
- * This process's LockEvent clock minus CLOCK_MONOTONIC (process.hrtime), a constant. The
- * tightest of a few readings, in case the process was descheduled between two of them.
- */
-function clockOffset(): number {
-  let best = { gap: Number.POSITIVE_INFINITY, offset: 0 };
-  for (let i = 0; i < 5; i++) {
-    const before = monotonicNow();
-    const mono = Number(process.hrtime.bigint()) / 1e6;
-    const after = monotonicNow();
-    if (after - before < best.gap) {
-      best = { gap: after - before, offset: (before + after) / 2 - mono };
-    }
-  }
-  return best.offset;
-}
-
 interface RankEvents {
-  host: string;
-  offset: number;
   events: LockEvent[];
 }
 
@@ -61,9 +41,7 @@ export class TraceCollector {
   async finish(backend: WindowBackend): Promise<string | undefined> {
     this.subscription.unsubscribe();
     const parts: RankEvents[] = [];
-    const mine = new TextEncoder().encode(
-      JSON.stringify({ host: hostname(), offset: clockOffset(), events: this.recorded }),
-    );
+    const mine = new TextEncoder().encode(JSON.stringify({ events: this.recorded }));
     for (let rank = 0; rank < backend.size; rank++) {
       const bytes = await backend.broadcast(rank, rank === backend.rank ? mine : null);
       if (backend.rank === backend.master) {
@@ -71,16 +49,8 @@ export class TraceCollector {
       }
     }
     if (backend.rank !== backend.master) return undefined;
-    // performance.timeOrigin comes from each process's wall clock at start-up, and the
-    // processes of one machine disagree by up to ~0.5 ms: longer than a lock handover, so
-    // the trace could show two writers at once. Ranks on the master's machine are put on
-    // the master's clock through CLOCK_MONOTONIC, which they share.
-    const own = parts[backend.master]!;
-    const all: LockEvent[] = [];
-    for (const part of parts) {
-      const shift = part.host === own.host ? own.offset - part.offset : 0;
-      for (const e of part.events) all.push(shift === 0 ? e : { ...e, time: e.time + shift });
-    }
+    // Event times of one machine's ranks share one clock (LockEvent.time): no shifting.
+    const all = parts.flatMap((part) => part.events);
     await writeFile(this.path, JSON.stringify(chromeTrace(all, backend.size)));
     return this.path;
   }

@@ -106,6 +106,15 @@ describe.each([1, 2, 4])("events$ and stats() under mpirun -np %i", (np) => {
           expect(r.outcomes).toMatchObject({
             [label.name]: { code: "ERR_MPILOCK_TIMEOUT" },
           });
+        } else if (label.name === "read") {
+          // The upgrade inside it ("write in read") gave it up while the write waited.
+          expect(group!.map((e) => e.type)).toEqual([
+            "requested",
+            "granted",
+            "suspended",
+            "resumed",
+            "released",
+          ]);
         } else {
           expect(group!.map((e) => e.type)).toEqual(["requested", "granted", "released"]);
         }

@@ -55,6 +55,22 @@ describe.each([
 });
 
 describe("toAsyncIterable over a Subject", () => {
+  it.each([0, -1, 1.5, Number.NaN, "10"])("rejects bufferSize %s with a code", (bufferSize) => {
+    expect(() =>
+      toAsyncIterable(new Subject<number>(), { bufferSize: bufferSize as number }),
+    ).toThrow(expect.objectContaining({ code: "ERR_MPILOCK_INVALID_ARGUMENT" }));
+  });
+
+  it("takes Infinity as a buffer that never drops", async () => {
+    const subject = new Subject<number>();
+    const it = toAsyncIterable(subject, { bufferSize: Number.POSITIVE_INFINITY });
+    const first = it.next();
+    for (let i = 0; i < 20_000; i++) subject.next(i);
+    await first;
+    expect(it.dropped).toBe(0);
+    await it.return!();
+  });
+
   it("subscribes on the first next(), not before", async () => {
     const subject = new Subject<number>();
     const it = toAsyncIterable(subject);

@@ -32,7 +32,8 @@ const sameInstantMs = 100;
 
 /**
  * "Events never lie", for the events one rank emitted (in emission order): every
- * acquisition is `requested` then `cancelled`, or `requested`, `granted`, `released`;
+ * acquisition is `requested` then `cancelled`, or `requested`, `granted`, `released` (a read
+ * may be `suspended` and `resumed` in between, for an upgrade or a fence);
  * its kind, rank, depth and nested never change; times never go back; waitMs and holdMs
  * are >= 0, appear exactly where they apply, and match the event times; a nested
  * acquisition has an enclosing holder (depth >= 1); ids grow with every request.
@@ -60,7 +61,7 @@ export function eventProblems(rank: number, events: readonly ReportedEvent[]): s
   }
   for (const [key, group] of acquisitions(events)) {
     const types = group.map((e) => e.type).join(",");
-    if (types !== "requested,granted,released" && types !== "requested,cancelled") {
+    if (!/^requested,(cancelled|granted(,suspended,resumed)*,released)$/.test(types)) {
       say(`acquisition ${key}: ${types}`);
       continue;
     }
@@ -74,7 +75,8 @@ export function eventProblems(rank: number, events: readonly ReportedEvent[]): s
       const [before, after] = [group[i - 1]!, group[i]!];
       if (after.time < before.time) say(`acquisition ${key}: ${after.type} before ${before.type}`);
     }
-    const [requested, second, released] = group;
+    const [requested, second] = group;
+    const released = group.length > 2 ? group.at(-1) : undefined;
     const waited = second!.time - requested!.time;
     if (Math.abs(second!.waitMs! - waited) > sameInstantMs) {
       say(`acquisition ${key}: waitMs ${second!.waitMs} but ${waited} between the events`);

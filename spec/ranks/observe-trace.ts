@@ -1,31 +1,12 @@
 // Tracing: a controller made with sync({ trace }) (--trace=PATH), or with MPILOCK_TRACE
 // set by the spec (no --trace), runs a contended mix on every rank: `tasks` concurrent
-// tasks with `k` reads or writes each (some with a read or write nested inside), then a
-// singleWrite(). It also subscribes to events$ and reports what it saw, so the spec can
-// pair the same events itself (spansOf) and compare; with its clock offset to
-// CLOCK_MONOTONIC, to put all ranks on one clock. close() writes the trace on the
+// tasks with `k` reads or writes each (some with a read or write nested inside, some
+// upgrading a read to a write), then a singleWrite(). It also subscribes to events$ and reports what it saw, so the spec can
+// pair the same events itself (spansOf) and compare. close() writes the trace on the
 // master. With --second, a second traced controller follows (it writes `<name>.1.json`).
 import type { LockEvent, WindowController } from "../../dist/index.js";
 import { sync } from "../../dist/index.js";
 import { main, numberArg, report, sleep, stringArg, tick } from "./report.js";
-
-/**
- * This process's event clock (performance.timeOrigin + performance.now()) minus
- * CLOCK_MONOTONIC, which every process of the machine shares: the tightest of a few
- * readings. The spec puts every rank's events on one clock with it.
- */
-function clockOffset(): number {
-  let best = { gap: Number.POSITIVE_INFINITY, offset: 0 };
-  for (let i = 0; i < 5; i++) {
-    const before = performance.timeOrigin + performance.now();
-    const mono = Number(process.hrtime.bigint()) / 1e6;
-    const after = performance.timeOrigin + performance.now();
-    if (after - before < best.gap) {
-      best = { gap: after - before, offset: (before + after) / 2 - mono };
-    }
-  }
-  return best.offset;
-}
 
 /** Nested requests must be granted at once: a deadlock turns into an error. */
 const inner = { timeout: 20_000 };
@@ -34,7 +15,7 @@ async function workload(ctrl: WindowController, k: number, tasks: number): Promi
   await Promise.all(
     Array.from({ length: tasks }, async (_, task) => {
       for (let i = 0; i < k; i++) {
-        const pick = (i + 2 * task + ctrl.rank) % 5;
+        const pick = (i + 2 * task + ctrl.rank) % 6;
         if (pick === 0) {
           await using _w = await ctrl.write();
           await tick();
@@ -53,6 +34,15 @@ async function workload(ctrl: WindowController, k: number, tasks: number): Promi
             await using _r2 = await ctrl.read(inner);
             await tick();
           }
+        } else if (pick === 5) {
+          // An upgrade: the read is suspended while the write waits.
+          await using _r = await ctrl.read();
+          await tick();
+          {
+            await using _w = await ctrl.write();
+            await tick();
+          }
+          await tick();
         } else if (pick === 3) {
           await ctrl.write(async () => {
             await ctrl.write(() => tick(), inner);
@@ -95,6 +85,5 @@ main(async () => {
     tracePath,
     secondPath,
     events,
-    clockOffset: clockOffset(),
   });
 });

@@ -13,7 +13,7 @@ static Completion finished(Completion::Type type, uint32_t token, int32_t id, in
 bool CreateWindowOp::step() {
   int done = 0;
   if (stage_ == 0) {
-    error_ = MPI_Comm_idup(MPI_COMM_WORLD, &comm_, &request_);
+    error_ = MPI_Comm_idup(parent_, &comm_, &request_);
     if (error_ != MPI_SUCCESS) return true;
     stage_ = 1;
   }

@@ -1,4 +1,5 @@
-export { sync } from "./sync.js";
+export { sync, world } from "./sync.js";
+export { Communicator } from "./communicator.js";
 export { WindowController, type LockOptions } from "./controller.js";
 export { LockHandle } from "./lock-handle.js";
 export { Fence, type FenceOptions, type SingleWriteOptions } from "./fence.js";
@@ -12,6 +13,8 @@ export type { LockKind } from "./holder.js";
 export type { BackendChoice, SyncOptions } from "./options.js";
 export {
   ClosedError,
+  CommFreedError,
+  ForeignCommError,
   InvalidArgumentError,
   LockAbortedError,
   LockTimeoutError,

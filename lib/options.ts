@@ -1,3 +1,5 @@
+import type { Communicator } from "./communicator.js";
+
 /** Which runtime serves the locks. */
 export type BackendChoice = "auto" | "mpi" | "local";
 
@@ -19,6 +21,12 @@ export interface SyncOptions {
   trace?: string;
   /** How often `state$` samples the lock's counters, in milliseconds. Default 100. */
   stateIntervalMs?: number;
+  /**
+   * The ranks that share the lock (every rank of it calls sync()): a {@link Communicator}
+   * from `world()`, `split()` or `splitShared()`. Default: the world. `rank`, `size` and
+   * `master` are then relative to it. The controller works on its own duplicate of it.
+   */
+  comm?: Communicator;
 }
 
 /** Tuning of the native progress thread; read once, when MPI starts. */

@@ -8,7 +8,8 @@
 //   node scripts/test-hosts.mjs up [--hosts=3] [--dir=DIR] [--owner=PID]
 //        makes the hosts and, in DIR (default: a new temp dir), a hostfile, the rsh agent
 //        that enters a host's namespace, and bin/mpirun: mpirun run on host 1 with the
-//        hostfile, the agent and TCP only. Prints JSON (see `up` below).
+//        hostfile, the agent and TCP only. Prints JSON (see `up` below), with the
+//        arguments for Open MPI's mpirun (mpirunArgs) and MPICH's (hydraArgs, hydraEnv).
 //   node scripts/test-hosts.mjs down [--owner=PID]
 //        ends the processes in the owner's hosts and removes them
 //
@@ -166,7 +167,12 @@ function up({ count = 3, dir, owner = process.ppid } = {}) {
       `exec ip netns exec ${hosts[0].ns} ${real || "mpirun"} ${mpirunArgs.map(quote).join(" ")} "$@"\n`,
   );
   chmodSync(wrapper, 0o755);
-  return { owner, hosts, dir, hostfile, agent, launched, wrapper, mpirunArgs };
+  // MPICH's Hydra, run on host 1 the same way; UCX would pick shared memory between
+  // namespaces of one machine, so its transports are named.
+  const hydraArgs = ["-launcher", "ssh", "-launcher-exec", agent, "-iface", "eth0"];
+  hydraArgs.push("-hosts", hosts.map((h) => h.address).join(","));
+  const hydraEnv = { UCX_TLS: "tcp,self", UCX_NET_DEVICES: "eth0" };
+  return { owner, hosts, dir, hostfile, agent, launched, wrapper, mpirunArgs, hydraArgs, hydraEnv };
 }
 
 /** Removes the owner's hosts (and those of owners that are gone). */

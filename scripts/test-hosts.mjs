@@ -156,7 +156,8 @@ function up({ count = 3, dir, owner = process.ppid } = {}) {
     // Open MPI 4.1's osc rdma needs a BTL with atomics; btl tcp has none.
     osc: "pt2pt",
   };
-  const mpirunArgs = ["--hostfile", hostfile];
+  // The hosts share this machine's cores: each one's daemon would bind its rank to core 0.
+  const mpirunArgs = ["--hostfile", hostfile, "--bind-to", "none"];
   for (const [key, value] of Object.entries(mca)) mpirunArgs.push("--mca", key, value);
   const real = spawnSync("sh", ["-c", "command -v mpirun"], { encoding: "utf8" }).stdout.trim();
   const wrapper = join(dir, "bin", "mpirun");

@@ -36,6 +36,15 @@ function checkOptions(options: SyncOptions): ControllerOptions {
   return { ...merged, trace: merged.trace ?? (process.env.MPILOCK_TRACE || undefined) };
 }
 
+/** `trace.json` -> `trace.rank3.json` */
+function rankPath(path: string, rank: number): string {
+  const dot = path.lastIndexOf(".");
+  const slash = path.lastIndexOf("/");
+  return dot > slash
+    ? `${path.slice(0, dot)}.rank${rank}${path.slice(dot)}`
+    : `${path}.rank${rank}`;
+}
+
 /**
  * Every rank of the job as a {@link Communicator}, to split into groups that lock
  * independently. Starts MPI on first use, like {@link sync}; `backend` as there.
@@ -84,5 +93,8 @@ export async function sync(options: SyncOptions = {}): Promise<WindowController>
       `sync() was called with different masters on different ranks (from ${low} to ${high})`,
     );
   }
-  return new WindowController(window, checked);
+  // Each group's master writes a trace: name the file after the master's world rank.
+  const trace =
+    checked.trace && !comm.isWorld ? rankPath(checked.trace, runtime.rank) : checked.trace;
+  return new WindowController(window, { ...checked, trace });
 }

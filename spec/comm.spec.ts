@@ -43,6 +43,7 @@ describe("sub-communicators under mpirun -np 4", () => {
       np: 4,
       args: ["--case=groups", `--dir=${dir}`, `--k=${k}`],
       timeoutMs: JOB_TIMEOUT_MS,
+      env: { MPILOCK_TRACE: join(dir, "trace.json") },
     });
     for (const r of result.reports) {
       const color = r.rank % 2;
@@ -57,6 +58,13 @@ describe("sub-communicators under mpirun -np 4", () => {
       // No lost update and no overlapping writers within a group.
       expect(Number(readFileSync(join(dir, `counter.${color}`), "utf8"))).toBe(2 * k);
       expect(writeOverlaps(writesOf(result, (rank) => rank % 2 === color))).toEqual([]);
+    }
+    // Each group's master (world ranks 0 and 1) wrote its group's trace: 2 ranks in it.
+    for (const master of [0, 1]) {
+      const trace = JSON.parse(readFileSync(join(dir, `trace.rank${master}.json`), "utf8")) as {
+        metadata: { ranks: number };
+      };
+      expect(trace.metadata.ranks, `group of ${master}`).toBe(2);
     }
     // Both groups' writers held their write locks at one instant.
     const held = result.reports.filter((r) => r.held !== null).map((r) => r.held as Interval);

@@ -71,6 +71,15 @@ describe.skipIf(skipReason !== null)(`${np} ranks on ${np} test hosts, TCP betwe
     expect(new Set(launched)).toEqual(new Set(addresses.slice(1)));
   });
 
+  it("splitShared() gives each host's ranks: one here", async () => {
+    const { reports } = await run("comm", ["--case=shared"]);
+    for (const r of reports) {
+      expect(r.node, `rank ${r.rank}`).toEqual({ rank: 0, size: 1 });
+      expect(r.group, `rank ${r.rank}`).toEqual({ rank: r.rank >> 1, size: r.rank % 2 ? 1 : 2 });
+      expect(r.groupNode, `rank ${r.rank}`).toEqual({ rank: 0, size: 1 });
+    }
+  });
+
   it("no lost update of a shared counter", async () => {
     const dir = tempDir();
     const k = 40;

@@ -13,14 +13,18 @@ bool SplitCommOp::step() {
     error_ = MPI_Iallreduce(&valid_, &allValid_, 1, MPI_INT, MPI_MIN, parent_, &request_);
     if (error_ != MPI_SUCCESS) return true;
   }
-  int done = 0;
-  error_ = MPI_Test(&request_, &done, MPI_STATUS_IGNORE);
-  if (error_ != MPI_SUCCESS) return true;
-  if (!done) return false;
+  if (!reduced_) {
+    int done = 0;
+    error_ = MPI_Test(&request_, &done, MPI_STATUS_IGNORE);
+    if (error_ != MPI_SUCCESS) return true;
+    if (!done) return false;
+    reduced_ = true;
+  }
   if (!allValid_) {
     size_ = -1;
     return true;
   }
+  if (!myTurn()) return false;
   MPI_Comm made = MPI_COMM_NULL;
   // Blocking, but every rank of `parent` reaches it right after the same reduction.
   error_ = how_ == How::kShared

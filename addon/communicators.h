@@ -54,7 +54,7 @@ class SplitCommOp : public CollectiveOp {
   int color_, key_;
   int valid_, allValid_ = 0;
   Adopt adopt_;
-  bool started_ = false;
+  bool started_ = false, reduced_ = false;
   MPI_Request request_ = MPI_REQUEST_NULL;
   int rank_ = -1, size_ = 0;
   int error_ = MPI_SUCCESS;

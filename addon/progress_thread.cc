@@ -68,11 +68,11 @@ void ProgressThread::createWindow(uint32_t token, int32_t id, int master, int32_
   post([this, token, id, master, comm] {
     MPI_Comm parent = comms_.find(comm);
     if (parent == MPI_COMM_NULL) return gone(token, comm, "communicator");
-    creationOps_.push_back(
-        std::make_unique<CreateWindowOp>(token, id, parent, master, options_.biasedReads,
-                                         [this, id](std::unique_ptr<LockWindow> window) {
-                                           windows_[id].window = std::move(window);
-                                         }));
+    queueBlocking(creationOps_,
+                  std::make_unique<CreateWindowOp>(token, id, parent, master, options_.biasedReads,
+                                                   [this, id](std::unique_ptr<LockWindow> window) {
+                                                     windows_[id].window = std::move(window);
+                                                   }));
   });
 }
 
@@ -81,10 +81,16 @@ void ProgressThread::splitComm(uint32_t token, int32_t parentId, int32_t id, Spl
   post([this, token, parentId, id, how, color, key, valid] {
     MPI_Comm parent = comms_.find(parentId);
     if (parent == MPI_COMM_NULL) return gone(token, parentId, "communicator");
-    creationOps_.push_back(
-        std::make_unique<SplitCommOp>(token, id, parent, how, color, key, valid,
-                                      [this, id](MPI_Comm made) { comms_.adopt(id, made); }));
+    queueBlocking(creationOps_, std::make_unique<SplitCommOp>(
+                                    token, id, parent, how, color, key, valid,
+                                    [this, id](MPI_Comm made) { comms_.adopt(id, made); }));
   });
+}
+
+void ProgressThread::queueBlocking(std::deque<std::unique_ptr<CollectiveOp>>& ops,
+                                   std::unique_ptr<CollectiveOp> op) {
+  op->takeTurns(turns_);
+  ops.push_back(std::move(op));
 }
 
 void ProgressThread::freeComm(uint32_t token, int32_t id) {
@@ -103,7 +109,8 @@ void ProgressThread::freeWindow(uint32_t token, int32_t id) {
       outbox_.push_back(std::move(c));
       return;
     }
-    it->second.ops.push_back(std::make_unique<FreeWindowOp>(token, id, *it->second.window, [] {}));
+    queueBlocking(it->second.ops,
+                  std::make_unique<FreeWindowOp>(token, id, *it->second.window, [] {}));
   });
 }
 
@@ -375,7 +382,7 @@ void ProgressThread::run() {
         bool freeing = false;
         for (auto& op : entry.ops) freeing |= dynamic_cast<FreeWindowOp*>(op.get()) != nullptr;
         if (!freeing) {
-          entry.ops.push_back(std::make_unique<FreeWindowOp>(0, id, *entry.window, [] {}));
+          queueBlocking(entry.ops, std::make_unique<FreeWindowOp>(0, id, *entry.window, [] {}));
         }
       }
     }

@@ -97,6 +97,9 @@ class ProgressThread {
   void deliver();
   bool hostsCounters() const;
   void gone(uint32_t token, int32_t id, const char* what);
+  // Queues an op with a blocking MPI call, taking its turn for that call.
+  void queueBlocking(std::deque<std::unique_ptr<CollectiveOp>>& ops,
+                     std::unique_ptr<CollectiveOp> op);
   // Takes the samples that are due; returns how long until the next one (or max()).
   std::chrono::microseconds sampleDue(std::chrono::steady_clock::time_point now);
   void idleProgress();
@@ -122,6 +125,7 @@ class ProgressThread {
   bool serialized_ = false;
   bool weInitialized_ = false;
   int rank_ = 0, size_ = 1;
+  BlockingTurns turns_;  // before the ops' queues: they leave it when destroyed
   std::map<int32_t, Entry> windows_;
   Communicators comms_;
   // Making and freeing communicators and windows: one queue, so each rank runs their

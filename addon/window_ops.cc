@@ -20,7 +20,7 @@ bool CreateWindowOp::step() {
   if (stage_ == 1) {
     error_ = MPI_Test(&request_, &done, MPI_STATUS_IGNORE);
     if (error_ != MPI_SUCCESS) return true;
-    if (!done) return false;
+    if (!done || !myTurn()) return false;
     MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN);
     int rank = 0;
     MPI_Comm_rank(comm_, &rank);
@@ -65,9 +65,13 @@ bool FreeWindowOp::step() {
     if (error_ != MPI_SUCCESS) return true;
     stage_ = 1;
   }
-  error_ = MPI_Test(&request_, &done, MPI_STATUS_IGNORE);
-  if (error_ != MPI_SUCCESS) return true;
-  if (!done) return false;
+  if (stage_ == 1) {
+    error_ = MPI_Test(&request_, &done, MPI_STATUS_IGNORE);
+    if (error_ != MPI_SUCCESS) return true;
+    if (!done) return false;
+    stage_ = 2;
+  }
+  if (!myTurn()) return false;
   MPI_Win win = window_.win();
   MPI_Comm comm = window_.comm();
   MPI_Win_unlock_all(win);

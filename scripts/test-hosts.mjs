@@ -142,7 +142,10 @@ function up({ count = 3, dir, owner = process.ppid } = {}) {
       '  *) echo "agent.sh: $host is not a test host" >&2; exit 1 ;;',
       "esac",
       `echo "$host" >> ${launched}`,
-      'exec ip netns exec "$ns" sh -c "$*"',
+      // Its own hostname (a UTS namespace) and temp dir, as a real host has: Open MPI tells
+      // nodes apart by name and keeps each node's session data (PMIx) under TMPDIR.
+      `export TMPDIR=${dir}/tmp-$host; mkdir -p "$TMPDIR"`,
+      'exec ip netns exec "$ns" unshare --uts sh -c \'hostname "$0" && exec sh -c "$1"\' "$host" "$*"',
       "",
     ].join("\n"),
   );
@@ -150,6 +153,7 @@ function up({ count = 3, dir, owner = process.ppid } = {}) {
   const mca = {
     plm_rsh_agent: agent,
     plm_rsh_no_tree_spawn: "1",
+    orte_keep_fqdn_hostnames: "1", // the hosts' names are their addresses
     btl: "tcp,self",
     btl_tcp_if_include: `${subnet}.0/24`,
     oob_tcp_if_include: `${subnet}.0/24`,
@@ -165,7 +169,9 @@ function up({ count = 3, dir, owner = process.ppid } = {}) {
   writeFileSync(
     wrapper,
     `#!/bin/sh\n# mpirun on test host 1, ranks on the test hosts, TCP between them.\n` +
-      `exec ip netns exec ${hosts[0].ns} ${real || "mpirun"} ${mpirunArgs.map(quote).join(" ")} "$@"\n`,
+      `export TMPDIR=${dir}/tmp-${hosts[0].address}; mkdir -p "$TMPDIR"\n` +
+      `exec ip netns exec ${hosts[0].ns} unshare --uts sh -c 'hostname ${hosts[0].address} && exec "$@"' sh ` +
+      `${real || "mpirun"} ${mpirunArgs.map(quote).join(" ")} "$@"\n`,
   );
   chmodSync(wrapper, 0o755);
   // MPICH's Hydra, run on host 1 the same way; UCX would pick shared memory between

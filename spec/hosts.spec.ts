@@ -6,7 +6,8 @@
 // and the monotonic clock, so counter files and hold intervals work as on one host.
 // Needs Linux, root and `ip netns`; skipped with the reason elsewhere.
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -40,35 +41,49 @@ interface Hosts {
 describe.skipIf(skipReason !== null)(`${np} ranks on ${np} test hosts, TCP between them`, () => {
   let hosts: Hosts;
   /** mpirun on test host 1: the hosts' bin/mpirun comes first in PATH. */
-  const run = (program: string, args: string[] = []) =>
-    mpirun(program, {
+  const launches = () =>
+    existsSync(hosts.launched)
+      ? readFileSync(hosts.launched, "utf8").split("\n").filter(Boolean)
+      : [];
+  const run = async (program: string, args: string[] = []) => {
+    // Without it the job would silently run on this host alone.
+    if (!existsSync(join(hosts.dir, "bin", "mpirun"))) throw new Error("bin/mpirun is gone");
+    const before = launches().length;
+    const result = await mpirun(program, {
       np,
       args,
       timeoutMs: JOB_TIMEOUT_MS,
       env: { PATH: `${join(hosts.dir, "bin")}:${process.env.PATH}` },
     });
+    // mpirun runs on host 1 and started a daemon on each other host through the agent.
+    const started = launches().slice(before);
+    expect(new Set(started)).toEqual(new Set(hosts.hosts.slice(1).map((h) => h.address)));
+    expect(started).toHaveLength(np - 1);
+    return result;
+  };
 
   beforeAll(() => {
-    const up = hostsCli("up", `--hosts=${np}`, `--dir=${tempDir()}`);
+    // Not a tempDir(): those go after each test, these files serve every test.
+    const dir = mkdtempSync(join(tmpdir(), "mpilock-hosts-"));
+    const up = hostsCli("up", `--hosts=${np}`, `--dir=${dir}`);
     if (up.status !== 0) throw new Error(`test-hosts.mjs up failed:\n${up.stderr}`);
     hosts = JSON.parse(up.stdout) as Hosts;
   });
   afterAll(() => {
     const down = hostsCli("down");
+    if (hosts) rmSync(hosts.dir, { recursive: true, force: true });
     if (down.status !== 0) throw new Error(`test-hosts.mjs down failed:\n${down.stderr}`);
   });
 
-  it("every rank runs on its own host, and sees only that host's address", async () => {
+  it("every rank runs on its own host, and sees only that host's name and address", async () => {
     const { reports } = await run("where");
     const addresses = hosts.hosts.map((h) => h.address);
     for (const r of reports) {
       expect(r.size).toBe(np);
       expect(r.addresses, `rank ${r.rank}`).toEqual([addresses[r.rank]]);
+      expect(r.host, `rank ${r.rank}`).toBe(addresses[r.rank]);
       expect(r.writers, `rank ${r.rank}`).toEqual([addresses[0]]);
     }
-    // mpirun runs on host 1; it started the daemons of the other hosts through the agent.
-    const launched = readFileSync(hosts.launched, "utf8").split("\n").filter(Boolean);
-    expect(new Set(launched)).toEqual(new Set(addresses.slice(1)));
   });
 
   it("splitShared() gives each host's ranks: one here", async () => {

@@ -1,6 +1,6 @@
-// Where each rank runs: its IPv4 addresses (other than loopback), and, through one
+// Where each rank runs: its hostname, its IPv4 addresses (other than loopback), and, through one
 // singleWrite, the addresses of the rank that wrote (host 1's, on every rank).
-import { networkInterfaces } from "node:os";
+import { hostname, networkInterfaces } from "node:os";
 
 import { sync } from "../../dist/index.js";
 import { main, report } from "./report.js";
@@ -12,6 +12,6 @@ main(async () => {
     .map((a) => a!.address);
   const ctrl = await sync();
   const writers = await ctrl.singleWrite(() => addresses);
-  report({ rank: ctrl.rank, size: ctrl.size, addresses, writers });
+  report({ rank: ctrl.rank, size: ctrl.size, host: hostname(), addresses, writers });
   await ctrl.close();
 });

@@ -29,6 +29,10 @@ Napi::Object toObject(Napi::Env env, Completion& c) {
       o.Set("threadLevel", c.threadLevel);
       o.Set("library", c.text);
       break;
+    case Completion::Type::kComm:
+      o.Set("rank", c.rank);
+      o.Set("size", c.size);
+      break;
     case Completion::Type::kAgree:
       o.Set("low", Napi::Number::New(env, static_cast<double>(c.low)));
       o.Set("high", Napi::Number::New(env, static_cast<double>(c.high)));
@@ -125,8 +129,24 @@ LockKind kindAt(const Napi::CallbackInfo& info, size_t i) {
   return i32(info, i) == 1 ? LockKind::kWrite : LockKind::kRead;
 }
 
+// createWindow(token, window, master, comm)
 Napi::Value CreateWindow(const Napi::CallbackInfo& info) {
-  ProgressThread::instance().createWindow(u32(info, 0), i32(info, 1), i32(info, 2));
+  ProgressThread::instance().createWindow(u32(info, 0), i32(info, 1), i32(info, 2), i32(info, 3));
+  return info.Env().Undefined();
+}
+
+// splitComm(token, parent, id, shared, color | null, key, valid): null color is MPI_UNDEFINED
+Napi::Value SplitComm(const Napi::CallbackInfo& info) {
+  auto how = info[3].As<Napi::Boolean>().Value() ? mpilock::SplitCommOp::How::kShared
+                                                 : mpilock::SplitCommOp::How::kColor;
+  int color = info[4].IsNumber() ? i32(info, 4) : MPI_UNDEFINED;
+  ProgressThread::instance().splitComm(u32(info, 0), i32(info, 1), i32(info, 2), how, color,
+                                       i32(info, 5), info[6].As<Napi::Boolean>().Value());
+  return info.Env().Undefined();
+}
+
+Napi::Value FreeComm(const Napi::CallbackInfo& info) {
+  ProgressThread::instance().freeComm(u32(info, 0), i32(info, 1));
   return info.Env().Undefined();
 }
 
@@ -230,6 +250,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("keepAlive", Napi::Function::New(env, KeepAlive));
   exports.Set("createWindow", Napi::Function::New(env, CreateWindow));
   exports.Set("freeWindow", Napi::Function::New(env, FreeWindow));
+  exports.Set("splitComm", Napi::Function::New(env, SplitComm));
+  exports.Set("freeComm", Napi::Function::New(env, FreeComm));
   exports.Set("barrier", Napi::Function::New(env, Barrier));
   exports.Set("agree", Napi::Function::New(env, Agree));
   exports.Set("broadcast", Napi::Function::New(env, Broadcast));

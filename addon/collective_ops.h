@@ -2,8 +2,10 @@
 // tests with backoff. One runs at a time per communicator, in the order JavaScript
 // issued them, so that every rank posts its collectives in the same order.
 #pragma once
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <vector>
 
@@ -12,13 +14,44 @@
 
 namespace mpilock {
 
+class CollectiveOp;
+
+// MPI has no non-blocking window allocation, window free or split: ops run those blocking
+// calls after a non-blocking step that all ranks reached, and take turns for them in the
+// order JavaScript issued the ops (the same on every rank of a communicator). So no two
+// ranks ever block in different collectives, each waiting for the other.
+class BlockingTurns {
+ public:
+  void enqueue(const CollectiveOp* op) { order_.push_back(op); }
+  bool first(const CollectiveOp* op) const { return !order_.empty() && order_.front() == op; }
+  void finished(const CollectiveOp* op) {
+    order_.erase(std::remove(order_.begin(), order_.end(), op), order_.end());
+  }
+
+ private:
+  std::deque<const CollectiveOp*> order_;
+};
+
 class CollectiveOp {
  public:
-  virtual ~CollectiveOp() = default;
+  virtual ~CollectiveOp() {
+    if (turns_) turns_->finished(this);
+  }
   // Advance without waiting; true when finished (or failed). Called with the MPI mutex held.
   virtual bool step() = 0;
   // The report for JavaScript, once step() returned true.
   virtual Completion result() = 0;
+  // For ops with a blocking call: queue up for a turn (see BlockingTurns).
+  void takeTurns(BlockingTurns& turns) {
+    turns_ = &turns;
+    turns.enqueue(this);
+  }
+
+ protected:
+  bool myTurn() const { return turns_ == nullptr || turns_->first(this); }
+
+ private:
+  BlockingTurns* turns_ = nullptr;
 };
 
 class BarrierOp : public CollectiveOp {

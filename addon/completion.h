@@ -24,6 +24,8 @@ struct Completion {
     kError = 7,          // token, window, message
     kAgree = 8,          // token, window, low, high
     kCounters = 9,       // window, counters: a sample of the lock's state (unsolicited)
+    kComm = 10,          // token, window (the communicator's id), rank, size
+    kCommFreed = 11,     // token, window (the communicator's id)
   };
   explicit Completion(Type t) : type(t) {}
   Type type;

@@ -60,6 +60,7 @@ class LockWindow {
   MPI_Comm comm() const { return comm_; }
   MPI_Win win() const { return win_; }
   int master() const { return master_; }
+  int rank() const { return rank_; }  // in comm()
   const int64_t* counters() const { return base_; }
 
  private:

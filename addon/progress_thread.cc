@@ -9,6 +9,8 @@
 
 namespace mpilock {
 
+static constexpr const char* kWindow = "controller's window";
+
 ProgressThread& ProgressThread::instance() {
   static ProgressThread* thread = new ProgressThread();  // never destroyed: exit hooks use it
   return *thread;
@@ -63,12 +65,38 @@ void ProgressThread::post(Command command) {
   wake_.notify_one();
 }
 
-void ProgressThread::createWindow(uint32_t token, int32_t id, int master) {
-  post([this, token, id, master] {
-    worldOps_.push_back(std::make_unique<CreateWindowOp>(
-        token, id, master, options_.biasedReads, [this, id](std::unique_ptr<LockWindow> window) {
-          windows_[id].window = std::move(window);
-        }));
+void ProgressThread::createWindow(uint32_t token, int32_t id, int master, int32_t comm) {
+  post([this, token, id, master, comm] {
+    MPI_Comm parent = comms_.find(comm);
+    if (parent == MPI_COMM_NULL) return gone(token, comm, "communicator");
+    queueBlocking(creationOps_,
+                  std::make_unique<CreateWindowOp>(token, id, parent, master, options_.biasedReads,
+                                                   [this, id](std::unique_ptr<LockWindow> window) {
+                                                     windows_[id].window = std::move(window);
+                                                   }));
+  });
+}
+
+void ProgressThread::splitComm(uint32_t token, int32_t parentId, int32_t id, SplitCommOp::How how,
+                               int color, int key, bool valid) {
+  post([this, token, parentId, id, how, color, key, valid] {
+    MPI_Comm parent = comms_.find(parentId);
+    if (parent == MPI_COMM_NULL) return gone(token, parentId, "communicator");
+    queueBlocking(creationOps_, std::make_unique<SplitCommOp>(
+                                    token, id, parent, how, color, key, valid,
+                                    [this, id](MPI_Comm made) { comms_.adopt(id, made); }));
+  });
+}
+
+void ProgressThread::queueBlocking(std::deque<std::unique_ptr<CollectiveOp>>& ops,
+                                   std::unique_ptr<CollectiveOp> op) {
+  op->takeTurns(turns_);
+  ops.push_back(std::move(op));
+}
+
+void ProgressThread::freeComm(uint32_t token, int32_t id) {
+  post([this, token, id] {
+    creationOps_.push_back(std::make_unique<FreeCommOp>(token, id, comms_));
   });
 }
 
@@ -82,23 +110,25 @@ void ProgressThread::freeWindow(uint32_t token, int32_t id) {
       outbox_.push_back(std::move(c));
       return;
     }
-    it->second.ops.push_back(std::make_unique<FreeWindowOp>(token, id, *it->second.window, [] {}));
+    queueBlocking(it->second.ops,
+                  std::make_unique<FreeWindowOp>(token, id, *it->second.window, [] {}));
   });
 }
 
-// A collective asked for on a window that was freed: report it, so nobody waits forever.
-void ProgressThread::windowGone(uint32_t token, int32_t id) {
+// A collective asked for on a window or communicator that was freed: report it, so
+// nobody waits forever (JavaScript checks communicators first; this is the safety net).
+void ProgressThread::gone(uint32_t token, int32_t id, const char* what) {
   Completion c{Completion::Type::kError};
   c.token = token;
   c.window = id;
-  c.text = "the controller's window was freed (closed) before this collective started";
+  c.text = std::string("the ") + what + " was freed before this collective started";
   outbox_.push_back(std::move(c));
 }
 
 void ProgressThread::barrier(uint32_t token, int32_t id) {
   post([this, token, id] {
     auto it = windows_.find(id);
-    if (it == windows_.end()) return windowGone(token, id);
+    if (it == windows_.end()) return gone(token, id, kWindow);
     it->second.ops.push_back(std::make_unique<BarrierOp>(token, id, it->second.window->comm()));
   });
 }
@@ -106,7 +136,7 @@ void ProgressThread::barrier(uint32_t token, int32_t id) {
 void ProgressThread::agree(uint32_t token, int32_t id, int64_t value) {
   post([this, token, id, value] {
     auto it = windows_.find(id);
-    if (it == windows_.end()) return windowGone(token, id);
+    if (it == windows_.end()) return gone(token, id, kWindow);
     it->second.ops.push_back(
         std::make_unique<AgreeOp>(token, id, it->second.window->comm(), value));
   });
@@ -116,7 +146,7 @@ void ProgressThread::broadcast(uint32_t token, int32_t id, int root, const uint8
                                size_t size, size_t chunk) {
   post([this, token, id, root, data, size, chunk] {
     auto it = windows_.find(id);
-    if (it == windows_.end()) return windowGone(token, id);
+    if (it == windows_.end()) return gone(token, id, kWindow);
     it->second.ops.push_back(std::make_unique<BroadcastOp>(token, id, it->second.window->comm(),
                                                            root, data, size, chunk));
   });
@@ -309,7 +339,7 @@ bool ProgressThread::pollOnce() {
       progressed = true;
     }
   };
-  advance(worldOps_);
+  advance(creationOps_);
   auto now = ReadBias::Clock::now();
   bool watch = now - lastWatch_ >= kWatchInterval;
   if (watch) {
@@ -333,7 +363,7 @@ bool ProgressThread::pollOnce() {
 
 bool ProgressThread::active() const {
   std::lock_guard<std::mutex> lock(mpi_);
-  if (!worldOps_.empty()) return true;
+  if (!creationOps_.empty()) return true;
   for (const auto& [id, entry] : windows_) {
     if (!entry.ops.empty() || entry.window->busy()) return true;
   }
@@ -384,7 +414,7 @@ void ProgressThread::run() {
         bool freeing = false;
         for (auto& op : entry.ops) freeing |= dynamic_cast<FreeWindowOp*>(op.get()) != nullptr;
         if (!freeing) {
-          entry.ops.push_back(std::make_unique<FreeWindowOp>(0, id, *entry.window, [] {}));
+          queueBlocking(entry.ops, std::make_unique<FreeWindowOp>(0, id, *entry.window, [] {}));
         }
       }
     }
@@ -426,7 +456,7 @@ void ProgressThread::run() {
 bool ProgressThread::hostsCounters() const {
   std::lock_guard<std::mutex> lock(mpi_);
   for (const auto& [id, entry] : windows_) {
-    if (entry.window->master() == rank_) return true;
+    if (entry.window->master() == entry.window->rank()) return true;
   }
   return false;
 }
@@ -435,7 +465,7 @@ bool ProgressThread::hostsCounters() const {
 void ProgressThread::idleProgress() {
   std::lock_guard<std::mutex> lock(mpi_);
   for (const auto& [id, entry] : windows_) {
-    if (entry.window->master() != rank_) continue;
+    if (entry.window->master() != entry.window->rank()) continue;
     int flag = 0;
     MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, entry.window->comm(), &flag, MPI_STATUS_IGNORE);
   }

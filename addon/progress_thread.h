@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "collective_ops.h"
+#include "communicators.h"
 #include "completion.h"
 #include "lock_window.h"
 
@@ -43,8 +44,13 @@ class ProgressThread {
   void start(Deliver deliver, ProgressOptions options);
   bool started() const { return thread_.joinable(); }
 
-  // Commands from JavaScript; each reports one completion with its token.
-  void createWindow(uint32_t token, int32_t window, int master);
+  // Commands from JavaScript; each reports one completion with its token. `comm` is a
+  // communicator id (Communicators::kWorld or one made by splitComm).
+  void createWindow(uint32_t token, int32_t window, int master, int32_t comm);
+  // Makes communicator `id` from `parent` (see SplitCommOp); reports kComm.
+  void splitComm(uint32_t token, int32_t parent, int32_t id, SplitCommOp::How how, int color,
+                 int key, bool valid);
+  void freeComm(uint32_t token, int32_t id);
   void freeWindow(uint32_t token, int32_t window);
   void barrier(uint32_t token, int32_t window);
   void agree(uint32_t token, int32_t window, int64_t value);
@@ -107,7 +113,10 @@ class ProgressThread {
   void pollLocks(int32_t id, LockWindow& window);
   void deliver();
   bool hostsCounters() const;
-  void windowGone(uint32_t token, int32_t window);
+  void gone(uint32_t token, int32_t id, const char* what);
+  // Queues an op with a blocking MPI call, taking its turn for that call.
+  void queueBlocking(std::deque<std::unique_ptr<CollectiveOp>>& ops,
+                     std::unique_ptr<CollectiveOp> op);
   // Takes the samples that are due; returns how long until the next one (or max()).
   std::chrono::microseconds sampleDue(std::chrono::steady_clock::time_point now);
   void idleProgress();
@@ -134,8 +143,12 @@ class ProgressThread {
   bool serialized_ = false;
   bool weInitialized_ = false;
   int rank_ = 0, size_ = 1;
+  BlockingTurns turns_;  // before the ops' queues: they leave it when destroyed
   std::map<int32_t, Entry> windows_;
-  std::deque<std::unique_ptr<CollectiveOp>> worldOps_;
+  Communicators comms_;
+  // Making and freeing communicators and windows: one queue, so each rank runs their
+  // blocking parts in the order it issued them (as MPI asks of blocking collectives).
+  std::deque<std::unique_ptr<CollectiveOp>> creationOps_;
   CompletionBatch outbox_;
   std::mutex shutdownMutex_;
   bool shutDown_ = false;

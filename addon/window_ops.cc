@@ -13,14 +13,14 @@ static Completion finished(Completion::Type type, uint32_t token, int32_t id, in
 bool CreateWindowOp::step() {
   int done = 0;
   if (stage_ == 0) {
-    error_ = MPI_Comm_idup(MPI_COMM_WORLD, &comm_, &request_);
+    error_ = MPI_Comm_idup(parent_, &comm_, &request_);
     if (error_ != MPI_SUCCESS) return true;
     stage_ = 1;
   }
   if (stage_ == 1) {
     error_ = MPI_Test(&request_, &done, MPI_STATUS_IGNORE);
     if (error_ != MPI_SUCCESS) return true;
-    if (!done) return false;
+    if (!done || !myTurn()) return false;
     MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN);
     int rank = 0;
     MPI_Comm_rank(comm_, &rank);
@@ -65,9 +65,13 @@ bool FreeWindowOp::step() {
     if (error_ != MPI_SUCCESS) return true;
     stage_ = 1;
   }
-  error_ = MPI_Test(&request_, &done, MPI_STATUS_IGNORE);
-  if (error_ != MPI_SUCCESS) return true;
-  if (!done) return false;
+  if (stage_ == 1) {
+    error_ = MPI_Test(&request_, &done, MPI_STATUS_IGNORE);
+    if (error_ != MPI_SUCCESS) return true;
+    if (!done) return false;
+    stage_ = 2;
+  }
+  if (!myTurn()) return false;
   MPI_Win win = window_.win();
   MPI_Comm comm = window_.comm();
   MPI_Win_unlock_all(win);

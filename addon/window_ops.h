@@ -1,5 +1,6 @@
-// Creating and freeing a controller's window: collective over the world (create) or the
-// controller's own communicator (free), driven without blocking waits.
+// Creating and freeing a controller's window: collective over the communicator the
+// controller was made from (create) or its own duplicate of it (free), driven without
+// blocking waits.
 #pragma once
 #include <functional>
 #include <memory>
@@ -12,9 +13,11 @@ namespace mpilock {
 class CreateWindowOp : public CollectiveOp {
  public:
   using Adopt = std::function<void(std::unique_ptr<LockWindow>)>;
-  CreateWindowOp(uint32_t token, int32_t id, int master, bool biasedReads, Adopt adopt)
+  CreateWindowOp(uint32_t token, int32_t id, MPI_Comm parent, int master, bool biasedReads,
+                 Adopt adopt)
       : token_(token),
         id_(id),
+        parent_(parent),
         master_(master),
         biasedReads_(biasedReads),
         adopt_(std::move(adopt)) {}
@@ -24,6 +27,7 @@ class CreateWindowOp : public CollectiveOp {
  private:
   uint32_t token_;
   int32_t id_;
+  MPI_Comm parent_;  // duplicated: the controller's communicator is its own
   int master_;
   bool biasedReads_;
   Adopt adopt_;

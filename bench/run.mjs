@@ -6,6 +6,7 @@
 //   node bench/run.mjs [--ranks=1,2,4] [--workloads=read-loop,...] [--runs=10] [--run-ms=200]
 //       [--warmup-ms=500] [--seed=1] [--hold-ms=2000] [--repeats=3] [--pairs=1000000]
 //       [--memory-ranks=1,2] [--fence-ranks=4] [--out=bench/results/latest.json]
+//       [--mpirun-args="--mca btl tcp,self ..."]   (added to every mpirun, split at spaces)
 //
 // Workloads: read-loop, write-loop, mixed-90-10, mixed-50-50 (lib/locks.mjs), idle-wait
 // (lib/idle.mjs), memory (lib/memory.mjs), fence-bcast (lib/fence.mjs).
@@ -19,7 +20,7 @@ import { fenceRows } from "./lib/fence.mjs";
 import { idleRows } from "./lib/idle.mjs";
 import { lockRows, lockWorkloads } from "./lib/locks.mjs";
 import { memoryRows } from "./lib/memory.mjs";
-import { root } from "./lib/mpi.mjs";
+import { mpirunArgs, root } from "./lib/mpi.mjs";
 import { buildPrograms, programs } from "./lib/programs.mjs";
 import { legend, table, withTargets } from "./lib/report.mjs";
 
@@ -38,8 +39,10 @@ const { values: opts } = parseArgs({
     "memory-ranks": { type: "string", default: "1,2" },
     "fence-ranks": { type: "string", default: "4" },
     out: { type: "string", default: join(root, "bench", "results", "latest.json") },
+    "mpirun-args": { type: "string", default: "" },
   },
 });
+mpirunArgs.push(...opts["mpirun-args"].split(/\s+/).filter(Boolean));
 const list = (s) => s.split(",").filter(Boolean);
 const numbers = (s) => list(s).map(Number);
 const selected = new Set(list(opts.workloads));
@@ -75,6 +78,7 @@ const machine = {
   node: process.version,
   mpi: spawnSync("mpirun", ["--version"], { encoding: "utf8" }).stdout?.split("\n")[0] ?? "",
   loadavgStart: loadavg(),
+  mpirunArgs,
 };
 
 const results = [];
@@ -124,7 +128,8 @@ const heading =
   `mpilock bench, ${date.slice(0, 10)}: ${machine.cpus} cores (${machine.cpuModel}), ` +
   `${machine.mpi}, Node ${machine.node}; ${settings.runs} runs of ${settings.runMs} ms per ` +
   `lock loop; load average ${load(machine.loadavgStart)} at start, ` +
-  `${load(machine.loadavgEnd)} at end; ${seconds.toFixed(0)} s in all`;
+  `${load(machine.loadavgEnd)} at end; ${seconds.toFixed(0)} s in all` +
+  (mpirunArgs.length ? `; mpirun ${mpirunArgs.join(" ")}` : "");
 const text = `${heading}\n\n${table(rows)}\n\n${legend}`;
 console.log(text);
 

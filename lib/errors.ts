@@ -140,3 +140,17 @@ export class CloseTimeoutError extends MpiLockError {
     );
   }
 }
+
+/** A communicator was used (or freed again) after `free()`. */
+export class CommFreedError extends MpiLockError {
+  constructor(what: string) {
+    super("ERR_MPILOCK_COMM_FREED", `${what}() on a communicator that was freed`);
+  }
+}
+
+/** A communicator made by another runtime (or another copy of this package). */
+export class ForeignCommError extends MpiLockError {
+  constructor(from: string) {
+    super("ERR_MPILOCK_COMM_FOREIGN", `the communicator comes from ${from}`);
+  }
+}

@@ -1,4 +1,5 @@
-export { sync } from "./sync.js";
+export { sync, world } from "./sync.js";
+export { Communicator } from "./communicator.js";
 export { WindowController, type LockOptions, type TryResult } from "./controller.js";
 export { LockHandle } from "./lock-handle.js";
 export { Fence, type FenceOptions, type SingleWriteOptions } from "./fence.js";
@@ -13,6 +14,8 @@ export type { BackendChoice, SyncOptions } from "./options.js";
 export {
   ClosedError,
   CloseTimeoutError,
+  CommFreedError,
+  ForeignCommError,
   InvalidArgumentError,
   LockAbortedError,
   LockTimeoutError,

@@ -1,5 +1,6 @@
 import { filter, firstValueFrom, map, merge, Observable, Subject } from "rxjs";
 
+import { type CommInfo, type CommService, type SplitRequest, worldId } from "./communicator.js";
 import { MpiError } from "./errors.js";
 import { useWallClock } from "./lock-events.js";
 import { type Completion, CompletionType, type NativeBinding } from "./native.js";
@@ -19,7 +20,7 @@ const defaultChunkBytes = 1 << 30;
  * The process's MPI runtime: the native progress thread and the stream of its
  * completions. Keeps the event loop alive exactly while a completion is awaited.
  */
-export class MpiRuntime {
+export class MpiRuntime implements CommService {
   readonly completions$: Observable<Completion>;
   private readonly subject = new Subject<Completion>();
   private awaited = 0;
@@ -29,6 +30,7 @@ export class MpiRuntime {
   readonly abandoned = new Set<number>();
   /** Tokens given up on: their completion, if it comes, is not counted. */
   private readonly given = new Set<number>();
+  private nextComm = worldId + 1;
 
   private constructor(
     readonly binding: NativeBinding,
@@ -115,11 +117,26 @@ export class MpiRuntime {
     });
   }
 
-  /** Collective: creates a window whose counters live at `master`. */
-  async openWindow(master: number): Promise<MpiWindow> {
+  /** Collective over `comm`: creates a window (on a duplicate of it) with counters at `master`. */
+  async openWindow(master: number, comm: CommInfo): Promise<MpiWindow> {
     const id = this.nextWindow++;
-    await this.run((token) => this.binding.createWindow(token, id, master));
-    return new MpiWindow(this, id, master);
+    await this.run((token) => this.binding.createWindow(token, id, master, comm.id));
+    return new MpiWindow(this, id, master, comm.rank, comm.size);
+  }
+
+  async split(parent: number, request: SplitRequest): Promise<CommInfo | null | "rejected"> {
+    const { shared, color, key, valid } = request;
+    // Ids are this process's own: a part gets one even where this rank joins none.
+    const id = this.nextComm++;
+    const c = await this.run((token) =>
+      this.binding.splitComm(token, parent, id, shared, color, key, valid),
+    );
+    if (c.size! < 0) return "rejected";
+    return c.size === 0 ? null : { id, rank: c.rank!, size: c.size! };
+  }
+
+  async free(id: number): Promise<void> {
+    await this.run((token) => this.binding.freeComm(token, id));
   }
 }
 
@@ -150,9 +167,11 @@ export class MpiWindow implements WindowBackend {
     private readonly runtime: MpiRuntime,
     readonly id: number,
     readonly master: number,
+    rank: number,
+    size: number,
   ) {
-    this.rank = runtime.rank;
-    this.size = runtime.size;
+    this.rank = rank;
+    this.size = size;
     const chunk = Number(process.env.MPILOCK_BCAST_CHUNK);
     this.chunkBytes = Number.isInteger(chunk) && chunk > 0 ? chunk : defaultChunkBytes;
     const spin = Number(process.env.MPILOCK_SPIN_US ?? defaultSpinMicros);

@@ -15,6 +15,8 @@ export const CompletionType = {
   Error: 7,
   Agree: 8,
   Counters: 9,
+  Comm: 10,
+  CommFreed: 11,
 } as const;
 
 export interface Completion {
@@ -39,7 +41,18 @@ export interface Completion {
 export interface NativeBinding {
   start(deliver: (batch: Completion[]) => void, options: ProgressOptions): boolean;
   keepAlive(on: boolean): void;
-  createWindow(token: number, window: number, master: number): void;
+  createWindow(token: number, window: number, master: number, comm: number): void;
+  /** `color` null: MPI_UNDEFINED. `valid` false: this rank's arguments were bad. */
+  splitComm(
+    token: number,
+    parent: number,
+    id: number,
+    shared: boolean,
+    color: number | null,
+    key: number,
+    valid: boolean,
+  ): void;
+  freeComm(token: number, comm: number): void;
   freeWindow(token: number, window: number): void;
   barrier(token: number, window: number): void;
   agree(token: number, window: number, value: number): void;

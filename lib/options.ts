@@ -1,3 +1,5 @@
+import type { Communicator } from "./communicator.js";
+
 /**
  * Which runtime serves the locks: the `backend` option of {@link sync}.
  *
@@ -39,6 +41,12 @@ export interface SyncOptions {
    * 30000, or `MPILOCK_CLOSE_TIMEOUT_MS`; `Infinity`: no limit.
    */
   closeTimeout?: number;
+  /**
+   * The ranks that share the lock (every rank of it calls sync()): a {@link Communicator}
+   * from `world()`, `split()` or `splitShared()`. Default: the world. `rank`, `size` and
+   * `master` are then relative to it. The controller works on its own duplicate of it.
+   */
+  comm?: Communicator;
 }
 
 /** Tuning of the native progress thread; read once, when MPI starts. */

@@ -1,5 +1,6 @@
 import { isMainThread } from "node:worker_threads";
 
+import { Communicator, type CommService, LocalComms, worldId } from "./communicator.js";
 import { MpiLockError, MpiUnavailableError } from "./errors.js";
 import { launchInfo } from "./launcher.js";
 import { MpiRuntime } from "./mpi-runtime.js";
@@ -14,14 +15,20 @@ export interface Runtime {
   readonly size: number;
   /** The MPI library's version string, or why MPI is not used. */
   readonly description: string;
-  /** Collective: a new window (lock counters and communicator) hosted at `master`. */
-  openWindow(master: number): Promise<WindowBackend>;
+  /** Makes and frees this runtime's communicators. */
+  readonly comms: CommService;
+  /** Every rank of the job. */
+  readonly world: Communicator;
+  /** Collective over `comm`: a new window (lock counters and communicator) hosted at `master`. */
+  openWindow(master: number, comm: Communicator): Promise<WindowBackend>;
 }
 
 class LocalRuntime implements Runtime {
   readonly kind = "local";
   readonly rank = 0;
   readonly size = 1;
+  readonly comms = new LocalComms();
+  readonly world = new Communicator(this.comms, worldId, 0, 1);
   constructor(readonly description: string) {}
   async openWindow(): Promise<WindowBackend> {
     return new LocalWindow();
@@ -30,7 +37,13 @@ class LocalRuntime implements Runtime {
 
 class MpiBackedRuntime implements Runtime {
   readonly kind = "mpi";
-  constructor(private readonly mpi: MpiRuntime) {}
+  readonly world: Communicator;
+  constructor(private readonly mpi: MpiRuntime) {
+    this.world = new Communicator(mpi, worldId, mpi.rank, mpi.size);
+  }
+  get comms(): CommService {
+    return this.mpi;
+  }
   get rank(): number {
     return this.mpi.rank;
   }
@@ -40,9 +53,9 @@ class MpiBackedRuntime implements Runtime {
   get description(): string {
     return this.mpi.library;
   }
-  async openWindow(master: number): Promise<WindowBackend> {
+  async openWindow(master: number, comm: Communicator): Promise<WindowBackend> {
     // One rank: no window traffic at all.
-    return this.mpi.size === 1 ? new LocalWindow() : this.mpi.openWindow(master);
+    return comm.size === 1 ? new LocalWindow() : this.mpi.openWindow(master, comm);
   }
 }
 

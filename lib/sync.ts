@@ -1,3 +1,4 @@
+import { Communicator } from "./communicator.js";
 import { WindowController } from "./controller.js";
 import { InvalidArgumentError } from "./errors.js";
 import {
@@ -44,6 +45,33 @@ function checkOptions(options: SyncOptions): ControllerOptions {
   return { ...merged, trace: merged.trace ?? (process.env.MPILOCK_TRACE || undefined) };
 }
 
+/** `trace.json` -> `trace.rank3.json` */
+function rankPath(path: string, rank: number): string {
+  const dot = path.lastIndexOf(".");
+  const slash = path.lastIndexOf("/");
+  return dot > slash
+    ? `${path.slice(0, dot)}.rank${rank}${path.slice(dot)}`
+    : `${path}.rank${rank}`;
+}
+
+/**
+ * Every rank of the job as a {@link Communicator}, to split into groups that lock
+ * independently. Starts MPI on first use, like {@link sync}; `backend` as there.
+ *
+ * @example
+ * ```ts
+ * const group = await (await world()).split(rank % 2);
+ * const ctrl = await sync({ comm: group! });
+ * ```
+ */
+export async function world(options: Pick<SyncOptions, "backend"> = {}): Promise<Communicator> {
+  const backend = options?.backend;
+  if (backend !== undefined && !backends.includes(backend)) {
+    throw new InvalidArgumentError(`backend must be one of ${backends.join(", ")}`);
+  }
+  return (await openRuntime(backend)).world;
+}
+
 /**
  * Collective: every rank calls it, with the same `master`. Starts MPI on first use and
  * creates a {@link WindowController} with its own lock window and communicator.
@@ -59,10 +87,14 @@ export async function sync(options: SyncOptions = {}): Promise<WindowController>
   const checked = checkOptions(options);
   const { master, backend } = checked;
   const runtime = await openRuntime(options.backend === undefined ? undefined : backend);
-  if (master >= runtime.size) {
-    throw new InvalidArgumentError(`master ${master} is not a rank of this job of ${runtime.size}`);
+  const comm =
+    options.comm === undefined ? runtime.world : Communicator.check(options.comm, runtime.comms);
+  if (master >= comm.size) {
+    const of = comm.isWorld ? "this job" : "the communicator";
+    throw new InvalidArgumentError(`master ${master} is not a rank of ${of} of ${comm.size}`);
   }
-  const window = await runtime.openWindow(master);
+  // Checked and opened in one synchronous step: a free() cannot come in between.
+  const window = await runtime.openWindow(master, comm);
   const { low, high } = await window.agree(master);
   if (low !== high) {
     await window.free();
@@ -70,5 +102,8 @@ export async function sync(options: SyncOptions = {}): Promise<WindowController>
       `sync() was called with different masters on different ranks (from ${low} to ${high})`,
     );
   }
-  return new WindowController(window, checked);
+  // Each group's master writes a trace: name the file after the master's world rank.
+  const trace =
+    checked.trace && !comm.isWorld ? rankPath(checked.trace, runtime.rank) : checked.trace;
+  return new WindowController(window, { ...checked, trace });
 }

@@ -39,6 +39,9 @@ export function buildIfStale(output, inputs, command, args) {
   return true;
 }
 
+/** Added to every mpirun (run.mjs --mpirun-args), e.g. a hostfile and TCP-only settings. */
+export const mpirunArgs = [];
+
 /**
  * `mpirun -np ranks ...argv` (oversubscribed when ranks outnumber cores, with Open MPI's
  * run-as-root consent when root); returns its stdout. MPILOCK_BACKEND=mpi: a rank that
@@ -46,7 +49,7 @@ export function buildIfStale(output, inputs, command, args) {
  */
 export function mpirun(ranks, argv, options = {}) {
   const oversubscribe = ranks > availableParallelism() ? ["--oversubscribe"] : [];
-  return run("mpirun", ["-np", String(ranks), ...oversubscribe, ...argv], {
+  return run("mpirun", ["-np", String(ranks), ...oversubscribe, ...mpirunArgs, ...argv], {
     ...options,
     env: { ...rootEnv, MPILOCK_BACKEND: "mpi", ...options.env },
   });

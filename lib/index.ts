@@ -17,6 +17,7 @@ export {
   LockTimeoutError,
   MpiError,
   MpiLockError,
+  MpiMismatchError,
   MpiUnavailableError,
 } from "./errors.js";
 export type { EventKind, LockEvent } from "./lock-events.js";

@@ -1,7 +1,8 @@
 import { isMainThread } from "node:worker_threads";
 
-import { MpiLockError, MpiUnavailableError } from "./errors.js";
+import { MpiLockError, MpiMismatchError, MpiUnavailableError } from "./errors.js";
 import { launchInfo } from "./launcher.js";
+import { chooseAddon, mpiNames } from "./mpi-select.js";
 import { MpiRuntime } from "./mpi-runtime.js";
 import { loadBinding } from "./native.js";
 import { type BackendChoice, progressOptionsFromEnv } from "./options.js";
@@ -65,9 +66,15 @@ async function open(choice: BackendChoice): Promise<Runtime> {
   }
   if (choice === "local") return new LocalRuntime("local backend (requested)");
   const launch = launchInfo();
+  const addon = chooseAddon(); // throws on a mismatch, before any MPI library is loaded
+  // UCX (Open MPI's pml/osc ucx, MPICH's ch4:ucx) installs SIGSEGV/SIGBUS handlers when it
+  // loads, replacing V8's WebAssembly trap handler; an empty list keeps V8's. A value the
+  // user set is kept.
+  process.env.UCX_ERROR_SIGNALS ??= "";
   let binding;
   try {
-    binding = loadBinding();
+    if (addon === undefined) throw new Error("no build of it in build/openmpi or build/mpich");
+    binding = loadBinding(addon.path);
   } catch (error) {
     const reason = `the mpilock addon could not be loaded: ${(error as Error).message}`;
     if (choice === "mpi" || (launch.launched && (launch.size ?? 2) > 1)) {
@@ -84,7 +91,16 @@ async function open(choice: BackendChoice): Promise<Runtime> {
     }
     return new LocalRuntime(`local backend: ${reason}`);
   }
-  return new MpiBackedRuntime(await MpiRuntime.start(binding, progressOptionsFromEnv()));
+  const mpi = await MpiRuntime.start(binding, progressOptionsFromEnv());
+  // Safety net for launchers the environment check does not know: a rank of another MPI
+  // starts as a singleton of size 1.
+  if (launch.size !== undefined && launch.size !== mpi.size) {
+    const built = addon?.kind ? `${mpiNames[addon.kind]} (${addon.path})` : addon?.path;
+    throw new MpiMismatchError(
+      `the launcher started ${launch.size} ranks but MPI sees ${mpi.size}: the addon loaded was built for ${built}, not the MPI that launched the job; set MPILOCK_MPI or rebuild with 'npm run build:addon'`,
+    );
+  }
+  return new MpiBackedRuntime(mpi);
 }
 
 /** The process's runtime, started by the first call (MPI is initialized once). */

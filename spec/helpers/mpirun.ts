@@ -99,9 +99,12 @@ export function ensureBuilt(): void {
   ensured = true;
 }
 
+/** build/ranks/<program>.js, or spec/ranks/<program> itself for an untranspiled `.mjs`. */
 function programPath(program: string): string {
   ensureBuilt();
-  const path = join(root, "build", "ranks", `${program}.js`);
+  const path = program.endsWith(".mjs")
+    ? join(root, "spec", "ranks", program)
+    : join(root, "build", "ranks", `${program}.js`);
   if (!existsSync(path)) {
     throw new Error(`${path} does not exist: is there a spec/ranks/${program}.ts?`);
   }

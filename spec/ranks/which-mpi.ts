@@ -7,7 +7,13 @@ import { errorInfo, launchRank, main, report } from "./report.js";
 main(async () => {
   try {
     const ctrl = await sync({ backend: "mpi" });
-    report({ rank: ctrl.rank, size: ctrl.size, ucxErrorSignals: process.env.UCX_ERROR_SIGNALS });
+    const node = process.version;
+    report({
+      rank: ctrl.rank,
+      size: ctrl.size,
+      node,
+      ucxErrorSignals: process.env.UCX_ERROR_SIGNALS,
+    });
     await ctrl.close();
   } catch (error) {
     report({ rank: launchRank(), error: errorInfo(error) });

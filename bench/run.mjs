@@ -7,6 +7,7 @@
 //       [--warmup-ms=500] [--seed=1] [--hold-ms=2000] [--repeats=3] [--pairs=1000000]
 //       [--memory-ranks=1,2] [--fence-ranks=4] [--out=bench/results/latest.json]
 //
+// MPILOCK_BENCH_MPI=mpich: under MPICH (mpirun.mpich, mpicxx.mpich) instead of Open MPI.
 // Workloads: read-loop, write-loop, mixed-90-10, mixed-50-50 (lib/locks.mjs), idle-wait
 // (lib/idle.mjs), memory (lib/memory.mjs), fence-bcast (lib/fence.mjs).
 import { spawnSync } from "node:child_process";
@@ -19,7 +20,7 @@ import { fenceRows } from "./lib/fence.mjs";
 import { idleRows } from "./lib/idle.mjs";
 import { lockRows, lockWorkloads } from "./lib/locks.mjs";
 import { memoryRows } from "./lib/memory.mjs";
-import { root } from "./lib/mpi.mjs";
+import { benchMpi, launcher, root } from "./lib/mpi.mjs";
 import { buildPrograms, programs } from "./lib/programs.mjs";
 import { legend, table, withTargets } from "./lib/report.mjs";
 
@@ -73,7 +74,7 @@ const machine = {
   cpuModel: cpus()[0]?.model ?? "unknown",
   os: release(),
   node: process.version,
-  mpi: spawnSync("mpirun", ["--version"], { encoding: "utf8" }).stdout?.split("\n")[0] ?? "",
+  mpi: `${benchMpi}: ${spawnSync(launcher, ["--version"], { encoding: "utf8" }).stdout?.split("\n").find(Boolean) ?? ""}`,
   loadavgStart: loadavg(),
 };
 

@@ -68,9 +68,12 @@ async function open(choice: BackendChoice): Promise<Runtime> {
   const launch = launchInfo();
   const addon = chooseAddon(); // throws on a mismatch, before any MPI library is loaded
   // UCX (Open MPI's pml/osc ucx, MPICH's ch4:ucx) installs SIGSEGV/SIGBUS handlers when it
-  // loads, replacing V8's WebAssembly trap handler; an empty list keeps V8's. A value the
-  // user set is kept.
+  // loads, replacing V8's WebAssembly trap handler; an empty list keeps V8's. Its malloc
+  // hooks, installed by MPI_Init on the progress thread while V8's threads allocate, crashed
+  // 3 of 40 MPICH jobs of 4 ranks here (V8 writing to heap memory no longer mapped), 0 of
+  // 65 without. A value the user set is kept.
   process.env.UCX_ERROR_SIGNALS ??= "";
+  process.env.UCX_MEM_MALLOC_HOOKS ??= "no";
   let binding;
   try {
     if (addon === undefined) throw new Error("no build of it in build/openmpi or build/mpich");

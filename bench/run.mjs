@@ -74,7 +74,11 @@ const machine = {
   cpuModel: cpus()[0]?.model ?? "unknown",
   os: release(),
   node: process.version,
-  mpi: `${benchMpi}: ${spawnSync(launcher, ["--version"], { encoding: "utf8" }).stdout?.split("\n").find(Boolean) ?? ""}`,
+  mpi: `${benchMpi}: ${
+    spawnSync(launcher, ["--version"], { encoding: "utf8" })
+      .stdout?.split("\n")
+      .find((l) => /Open MPI|Version:/.test(l)) ?? ""
+  }`,
   loadavgStart: loadavg(),
 };
 

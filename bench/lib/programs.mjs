@@ -14,7 +14,7 @@ const addonHeaders = ["phase_fair_lock.h", "window_atomics.h", "read_bias.h", "m
 export const programs = {
   floor: join(buildDir, "floor"),
   bcastFloor: join(buildDir, "bcast-floor"),
-  lockRank: join(buildDir, "lock.js"),
+  lockRank: join(root, "build", "bench", "lock.js"), // JavaScript: the same for every MPI
   fenceRank: join(root, "bench", "fence-bcast.rank.mjs"),
 };
 

@@ -8,6 +8,7 @@
 //       [--memory-ranks=1,2] [--fence-ranks=4] [--out=bench/results/latest.json]
 //       [--mpirun-args="--mca btl tcp,self ..."]   (added to every mpirun, split at spaces)
 //
+// MPILOCK_BENCH_MPI=mpich: under MPICH (mpirun.mpich, mpicxx.mpich) instead of Open MPI.
 // Workloads: read-loop, write-loop, mixed-90-10, mixed-50-50 (lib/locks.mjs), idle-wait
 // (lib/idle.mjs), memory (lib/memory.mjs), fence-bcast (lib/fence.mjs).
 import { spawnSync } from "node:child_process";
@@ -20,7 +21,7 @@ import { fenceRows } from "./lib/fence.mjs";
 import { idleRows } from "./lib/idle.mjs";
 import { lockRows, lockWorkloads } from "./lib/locks.mjs";
 import { memoryRows } from "./lib/memory.mjs";
-import { mpirunArgs, root } from "./lib/mpi.mjs";
+import { benchMpi, launcher, mpirunArgs, root } from "./lib/mpi.mjs";
 import { buildPrograms, programs } from "./lib/programs.mjs";
 import { legend, table, withTargets } from "./lib/report.mjs";
 
@@ -76,7 +77,11 @@ const machine = {
   cpuModel: cpus()[0]?.model ?? "unknown",
   os: release(),
   node: process.version,
-  mpi: spawnSync("mpirun", ["--version"], { encoding: "utf8" }).stdout?.split("\n")[0] ?? "",
+  mpi: `${benchMpi}: ${
+    spawnSync(launcher, ["--version"], { encoding: "utf8" })
+      .stdout?.split("\n")
+      .find((l) => /Open MPI|Version:/.test(l)) ?? ""
+  }`,
   loadavgStart: loadavg(),
   mpirunArgs,
 };

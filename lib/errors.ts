@@ -69,6 +69,17 @@ export class MpiUnavailableError extends MpiLockError {
 }
 
 /**
+ * The addon was built for another MPI than the one that launched this process (or than
+ * `MPILOCK_MPI` names): caught from the environment before MPI starts, since a rank of
+ * the wrong MPI would silently run as a singleton.
+ */
+export class MpiMismatchError extends MpiLockError {
+  constructor(message: string) {
+    super("ERR_MPILOCK_MPI_MISMATCH", message);
+  }
+}
+
+/**
  * MPI reported an error (`ERR_MPILOCK_MPI`); the message is MPI's own text.
  *
  * @example

@@ -21,6 +21,7 @@ export {
   LockTimeoutError,
   MpiError,
   MpiLockError,
+  MpiMismatchError,
   MpiUnavailableError,
 } from "./errors.js";
 export type { EventKind, LockEvent } from "./lock-events.js";

@@ -1,5 +1,4 @@
 import { createRequire } from "node:module";
-import { fileURLToPath } from "node:url";
 
 import type { ProgressOptions } from "./options.js";
 
@@ -81,16 +80,11 @@ export interface NativeBinding {
   abort(code: number): void;
 }
 
-/** Where the compiled addon is looked for: `MPILOCK_ADDON` or build/Release next to lib/ and dist/. */
-export function addonPath(): string {
-  return (
-    process.env.MPILOCK_ADDON ??
-    fileURLToPath(new URL("../build/Release/mpilock.node", import.meta.url))
-  );
-}
-
-/** Loads the addon; throws the loader's error when it is missing or cannot be linked. */
-export function loadBinding(): NativeBinding {
+/**
+ * Loads the addon at `path` (lib/mpi-select.ts picks it); throws the loader's error when
+ * it is missing or cannot be linked.
+ */
+export function loadBinding(path: string): NativeBinding {
   const require = createRequire(import.meta.url);
-  return require(addonPath()) as NativeBinding;
+  return require(path) as NativeBinding;
 }

@@ -1,8 +1,9 @@
 import { isMainThread } from "node:worker_threads";
 
 import { Communicator, type CommService, LocalComms, worldId } from "./communicator.js";
-import { MpiLockError, MpiUnavailableError } from "./errors.js";
+import { MpiLockError, MpiMismatchError, MpiUnavailableError } from "./errors.js";
 import { launchInfo } from "./launcher.js";
+import { chooseAddon, mpiNames } from "./mpi-select.js";
 import { MpiRuntime } from "./mpi-runtime.js";
 import { loadBinding } from "./native.js";
 import { type BackendChoice, progressOptionsFromEnv } from "./options.js";
@@ -78,9 +79,18 @@ async function open(choice: BackendChoice): Promise<Runtime> {
   }
   if (choice === "local") return new LocalRuntime("local backend (requested)");
   const launch = launchInfo();
+  const addon = chooseAddon(); // throws on a mismatch, before any MPI library is loaded
+  // UCX (Open MPI's pml/osc ucx, MPICH's ch4:ucx) installs SIGSEGV/SIGBUS handlers when it
+  // loads, replacing V8's WebAssembly trap handler; an empty list keeps V8's. Its malloc
+  // hooks, installed by MPI_Init on the progress thread while V8's threads allocate, crashed
+  // 3 of 40 MPICH jobs of 4 ranks here (V8 writing to heap memory no longer mapped), 0 of
+  // 65 without. A value the user set is kept.
+  process.env.UCX_ERROR_SIGNALS ??= "";
+  process.env.UCX_MEM_MALLOC_HOOKS ??= "no";
   let binding;
   try {
-    binding = loadBinding();
+    if (addon === undefined) throw new Error("no build of it in build/openmpi or build/mpich");
+    binding = loadBinding(addon.path);
   } catch (error) {
     const reason = `the mpilock addon could not be loaded: ${(error as Error).message}`;
     if (choice === "mpi" || (launch.launched && (launch.size ?? 2) > 1)) {
@@ -97,7 +107,16 @@ async function open(choice: BackendChoice): Promise<Runtime> {
     }
     return new LocalRuntime(`local backend: ${reason}`);
   }
-  return new MpiBackedRuntime(await MpiRuntime.start(binding, progressOptionsFromEnv()));
+  const mpi = await MpiRuntime.start(binding, progressOptionsFromEnv());
+  // Safety net for launchers the environment check does not know: a rank of another MPI
+  // starts as a singleton of size 1.
+  if (launch.size !== undefined && launch.size !== mpi.size) {
+    const built = addon?.kind ? `${mpiNames[addon.kind]} (${addon.path})` : addon?.path;
+    throw new MpiMismatchError(
+      `the launcher started ${launch.size} ranks but MPI sees ${mpi.size}: the addon loaded was built for ${built}, not the MPI that launched the job; set MPILOCK_MPI or rebuild with 'npm run build:addon'`,
+    );
+  }
+  return new MpiBackedRuntime(mpi);
 }
 
 /** The process's runtime, started by the first call (MPI is initialized once). */

@@ -4,8 +4,8 @@
 //      apt-get install libopenmpi-dev openmpi-bin (not root: prints the command, exit 1)
 //   b. node_modules: npm ci (lockfile, no node_modules) or npm install when
 //      package.json / package-lock.json are newer than the last install
-//   c. addon: node-gyp rebuild when build/Release/mpilock.node is missing or older than
-//      addon/* or binding.gyp
+//   c. addon: for every MPI installed (scripts/mpi-flags.mjs list), node-gyp when
+//      build/<mpi>/mpilock.node is missing or older than addon/* or binding.gyp
 //   d. lib: rollup when dist/index.js or dist/index.d.ts is missing or older than
 //      lib/**/*.ts, rollup.config.mjs or tsconfig.json
 //   e. rank programs and the demo: tsc -p spec/ranks/tsconfig.json (demo/tsconfig.json)
@@ -17,16 +17,8 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
-import {
-  addonOutput,
-  addonSources,
-  addonStale,
-  listFiles,
-  mtime,
-  newest,
-  root,
-  which,
-} from "./util.mjs";
+import { installedMpis } from "./mpi-flags.mjs";
+import { addonSources, addonStale, listFiles, mtime, newest, root, which } from "./util.mjs";
 
 const depsOnly = process.argv.includes("--deps-only");
 const say = (msg) => console.log(`ensure: ${msg}`);
@@ -122,17 +114,21 @@ function ensureAddon() {
     say("addon skipped (no addon/*.cc)");
     return;
   }
-  if (!addonStale()) {
-    say("addon up to date");
+  const kinds = installedMpis().map((m) => m.kind);
+  const stale = kinds.filter((kind) => addonStale(kind));
+  if (stale.length === 0) {
+    say(`addon up to date (${kinds.join(", ")})`);
     return;
   }
-  const r = run(process.execPath, [join(root, "scripts", "build-addon.mjs")]);
-  if (!r.ok) fail("addon build failed (npm run build:addon shows the same)", r.output);
-  const warnings = (r.output.match(/\bwarning:/g) ?? []).length;
-  say(
-    `addon built (${basename(addonOutput)}` +
-      (warnings ? `, ${warnings} compiler warnings: npm run build:addon shows them)` : ")"),
-  );
+  for (const kind of stale) {
+    const r = run(process.execPath, [join(root, "scripts", "build-addon.mjs"), `--mpi=${kind}`]);
+    if (!r.ok) fail(`addon build for ${kind} failed (npm run build:addon)`, r.output);
+    const warnings = (r.output.match(/\bwarning:/g) ?? []).length;
+    say(
+      `addon built for ${kind} (build/${kind}/mpilock.node` +
+        (warnings ? `, ${warnings} compiler warnings: npm run build:addon shows them)` : ")"),
+    );
+  }
 }
 
 // ---- d. lib -> dist -------------------------------------------------------------------------

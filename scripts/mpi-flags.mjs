@@ -7,8 +7,10 @@
 //   1. the MPI C compiler wrapper ($MPICC, else mpicc):
 //        Open MPI: --showme:compile / --showme:link
 //        MPICH:    -compile_info / -link_info (first word is the compiler, dropped)
-//   2. pkg-config: ompi-c, ompi, mpich, mpi
+//   2. pkg-config: ompi-c, ompi, mpich, mpi (only the MPILOCK_BUILD_MPI family when set)
 // Exit status 1 with a message on stderr when no MPI is found.
+//   node scripts/mpi-flags.mjs list     -> one line per MPI installed here: kind wrapper
+
 import { spawnSync } from "node:child_process";
 import { pathToFileURL } from "node:url";
 
@@ -34,8 +36,11 @@ function fromWrapper(kind) {
   return null;
 }
 
+const pkgConfigNames = { openmpi: ["ompi-c", "ompi"], mpich: ["mpich"] };
+
 function fromPkgConfig(kind) {
-  for (const pkg of ["ompi-c", "ompi", "mpich", "mpi"]) {
+  const family = pkgConfigNames[process.env.MPILOCK_BUILD_MPI];
+  for (const pkg of family ?? ["ompi-c", "ompi", "mpich", "mpi"]) {
     if (spawnSync("pkg-config", ["--exists", pkg]).status !== 0) continue;
     // An MPI in the default paths has empty --cflags: that is still a hit.
     return words(run("pkg-config", [kind === "cflags" ? "--cflags" : "--libs", pkg]) ?? "");
@@ -56,16 +61,42 @@ export function mpiFlags(kind) {
   return [...new Set(kept)];
 }
 
+/** "openmpi", "mpich" or null: which MPI a C compiler wrapper belongs to. */
+export function wrapperKind(wrapper) {
+  if (run(wrapper, ["--showme:version"])?.includes("Open MPI")) return "openmpi";
+  if (run(wrapper, ["-compile_info"])?.includes("mpich")) return "mpich";
+  return null;
+}
+
+/**
+ * The MPIs installed here, one per kind, each with the wrapper the addon is built with:
+ * $MPICC first, then Debian's side-by-side names, then plain mpicc.
+ */
+export function installedMpis() {
+  const found = new Map();
+  const candidates = [process.env.MPICC, "mpicc.openmpi", "mpicc.mpich", "mpicc"];
+  for (const wrapper of candidates) {
+    if (!wrapper) continue;
+    const kind = wrapperKind(wrapper);
+    if (kind && !found.has(kind)) found.set(kind, wrapper);
+  }
+  return [...found].map(([kind, wrapper]) => ({ kind, wrapper }));
+}
+
 const isMain =
   process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
 if (isMain) {
   const kind = process.argv[2];
+  if (kind === "list") {
+    for (const { kind: k, wrapper } of installedMpis()) console.log(`${k} ${wrapper}`);
+    process.exit(0);
+  }
   if (kind === "check") {
     const ok = mpiFlags("cflags") !== null && mpiFlags("libs") !== null;
     process.exit(ok ? 0 : 1);
   }
   if (kind !== "cflags" && kind !== "libs") {
-    console.error("usage: node scripts/mpi-flags.mjs cflags|libs|check");
+    console.error("usage: node scripts/mpi-flags.mjs cflags|libs|check|list");
     process.exit(2);
   }
   const flags = mpiFlags(kind);

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // npm run test:valgrind: a short 2-rank job (spec/ranks/counter.ts, K increments per rank
 // under write()) with each rank under valgrind --leak-check=full, with the normal
-// build/Release addon. scripts/valgrind.supp suppresses Open MPI's and Node's own
+// Open MPI build of the addon (build/openmpi). scripts/valgrind.supp suppresses Open MPI's and Node's own
 // allocations; the run fails when the job fails or the counter is wrong, and on any leak
 // or invalid access whose stack has an addon frame (scripts/sanitizer-logs.mjs).
 //   VALGRIND_K=10 (increments per rank)   VALGRIND_NP=2

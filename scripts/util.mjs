@@ -61,15 +61,18 @@ export function addonInputs() {
   return [...listFiles(join(root, "addon"), () => true, true), join(root, "binding.gyp")];
 }
 
-export const addonOutput = join(root, "build", "Release", "mpilock.node");
+/** The MPIs the addon can be built for; each build goes to build/<kind>/mpilock.node. */
+export const mpiKinds = ["openmpi", "mpich"];
+
+export const addonOutput = (kind) => join(root, "build", kind, "mpilock.node");
 
 export function addonSources() {
   return listFiles(join(root, "addon"), (n) => n.endsWith(".cc"));
 }
 
-/** True when build/Release/mpilock.node is missing or older than one of its inputs. */
-export function addonStale() {
-  return mtime(addonOutput) < newest(addonInputs());
+/** True when build/<kind>/mpilock.node is missing or older than one of its inputs. */
+export function addonStale(kind) {
+  return mtime(addonOutput(kind)) < newest(addonInputs());
 }
 
 /** node-gyp's entry script: npm's own (preferred), else a local or global install. */

@@ -40,7 +40,7 @@ interface Hosts {
 
 describe.skipIf(skipReason !== null)(`${np} ranks on ${np} test hosts, TCP between them`, () => {
   let hosts: Hosts;
-  /** mpirun on test host 1: the hosts' bin/mpirun comes first in PATH. */
+  /** Daemons started on the other hosts (the agent logs each launch). */
   const launches = () =>
     existsSync(hosts.launched)
       ? readFileSync(hosts.launched, "utf8").split("\n").filter(Boolean)
@@ -53,7 +53,9 @@ describe.skipIf(skipReason !== null)(`${np} ranks on ${np} test hosts, TCP betwe
       np,
       args,
       timeoutMs: JOB_TIMEOUT_MS,
-      env: { PATH: `${join(hosts.dir, "bin")}:${process.env.PATH}` },
+      // mpirun on test host 1: the hosts' wrapper (Open MPI, TCP between the hosts).
+      mpi: "openmpi",
+      launcher: join(hosts.dir, "bin", "mpirun"),
     });
     // mpirun runs on host 1 and started a daemon on each other host through the agent.
     const started = launches().slice(before);

@@ -7,14 +7,14 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 
 import { listFiles } from "../../scripts/util.mjs";
-import { buildDir, buildIfStale, root } from "./mpi.mjs";
+import { buildDir, buildIfStale, compilers, root } from "./mpi.mjs";
 
 const addonHeaders = ["phase_fair_lock.h", "window_atomics.h", "read_bias.h", "mpi_headers.h"];
 
 export const programs = {
   floor: join(buildDir, "floor"),
   bcastFloor: join(buildDir, "bcast-floor"),
-  lockRank: join(buildDir, "lock.js"),
+  lockRank: join(root, "build", "bench", "lock.js"), // JavaScript: the same for every MPI
   fenceRank: join(root, "bench", "fence-bcast.rank.mjs"),
 };
 
@@ -25,7 +25,7 @@ export function buildPrograms() {
   }
   const built = [];
   const floorSource = join(root, "bench", "floor.cc");
-  const mpicxx = process.env.MPICXX ?? "mpicxx";
+  const mpicxx = compilers.cxx;
   if (
     buildIfStale(
       programs.floor,
@@ -37,7 +37,7 @@ export function buildPrograms() {
     built.push("floor");
   }
   const bcastSource = join(root, "bench", "bcast-floor.c");
-  const mpicc = process.env.MPICC ?? "mpicc";
+  const mpicc = compilers.cc;
   if (
     buildIfStale(programs.bcastFloor, [bcastSource], mpicc, [
       "-O2",

@@ -5,12 +5,15 @@
 // `rank`; spec/ranks/report.ts writes it). Any other output is passed through to the
 // test's console, prefixed with the rank.
 //
-// mpirun forwards the ranks' output in chunks and splits long lines between chunks of
-// other ranks, so the job runs with `--tag-output`: every chunk is tagged with its rank,
-// and each rank's stream is put back together before it is split into lines.
+// Which MPI launches the jobs: MPILOCK_SPEC_MPI=openmpi (default) or mpich (Hydra), or the
+// `mpi` option. Open MPI's mpirun forwards the ranks' output in chunks and splits long
+// lines between chunks of other ranks, so its jobs run with `--tag-output` and each rank's
+// stream is put back together; Hydra's jobs write each rank's output to its own file.
+// Which node runs the rank programs: MPILOCK_SPEC_NODE (a path), else this one.
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { delimiter, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export interface RankReport {
@@ -34,7 +37,13 @@ export interface MpirunOptions {
    * errors (a timeout still rejects: the job must end by itself).
    */
   allowFailure?: boolean;
+  /** The MPI whose launcher starts the job (default {@link specMpi}). */
+  mpi?: SpecMpi;
+  /** The launcher command instead of the MPI's own (e.g. a wrapper that enters a test host). */
+  launcher?: string;
 }
+
+export type SpecMpi = "openmpi" | "mpich";
 
 export interface MpirunResult {
   /** One report per rank, sorted by rank. */
@@ -62,6 +71,26 @@ const defaultTimeoutMs = 60_000;
 /** After SIGTERM to the job's process group, how long before SIGKILL. */
 const killGraceMs = 2_000;
 
+/** The MPI the specs launch with: MPILOCK_SPEC_MPI, default Open MPI. */
+export const specMpi: SpecMpi = process.env.MPILOCK_SPEC_MPI === "mpich" ? "mpich" : "openmpi";
+if (!["", "openmpi", "mpich", undefined].includes(process.env.MPILOCK_SPEC_MPI)) {
+  throw new Error(`MPILOCK_SPEC_MPI must be openmpi or mpich: ${process.env.MPILOCK_SPEC_MPI}`);
+}
+
+/** The node binary of rank programs: MPILOCK_SPEC_NODE, else the one running the specs. */
+export const rankNode = process.env.MPILOCK_SPEC_NODE || process.execPath;
+
+function onPath(cmd: string): boolean {
+  return (process.env.PATH ?? "").split(delimiter).some((dir) => dir && existsSync(join(dir, cmd)));
+}
+
+/** The launcher of `mpi`: Debian's side-by-side names first, `mpirun` is whichever is default. */
+export function launcherOf(mpi: SpecMpi): string {
+  const names =
+    mpi === "mpich" ? ["mpirun.mpich", "mpiexec.hydra", "mpiexec.mpich"] : ["mpirun.openmpi"];
+  return names.find(onPath) ?? "mpirun";
+}
+
 let ensured = false;
 
 /**
@@ -80,9 +109,12 @@ export function ensureBuilt(): void {
   ensured = true;
 }
 
+/** build/ranks/<program>.js, or spec/ranks/<program> itself for an untranspiled `.mjs`. */
 function programPath(program: string): string {
   ensureBuilt();
-  const path = join(root, "build", "ranks", `${program}.js`);
+  const path = program.endsWith(".mjs")
+    ? join(root, "spec", "ranks", program)
+    : join(root, "build", "ranks", `${program}.js`);
   if (!existsSync(path)) {
     throw new Error(`${path} does not exist: is there a spec/ranks/${program}.ts?`);
   }
@@ -96,7 +128,7 @@ function programPath(program: string): string {
  */
 function rankCommand(): string[] {
   const wrapper = (process.env.MPILOCK_TEST_RANK_WRAPPER ?? "").split(/\s+/).filter(Boolean);
-  return [...wrapper, process.execPath];
+  return [...wrapper, rankNode];
 }
 
 /** A job's time limit, times `MPILOCK_TEST_TIMEOUT_SCALE` for slow wrappers (default 1). */
@@ -105,8 +137,12 @@ function scaled(timeoutMs = defaultTimeoutMs): number {
   return Number.isFinite(scale) && scale > 0 ? timeoutMs * scale : timeoutMs;
 }
 
+let jobs = 0;
+
 function childEnv(extra: Record<string, string> | undefined): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
+  // Marks every process of the job, to find ranks that left the launcher's process group.
+  env.MPILOCK_SPEC_JOB = `${process.pid}-${++jobs}-${Date.now()}`;
   // Open MPI refuses to run as root without both (dev machines and CI run as root).
   if (typeof process.getuid === "function" && process.getuid() === 0) {
     env.OMPI_ALLOW_RUN_AS_ROOT = "1";
@@ -191,6 +227,21 @@ function missingRanks(np: number, reports: Map<number, RankReport>): number[] {
   return missing;
 }
 
+/** SIGKILLs the processes whose environment has this job's marker (Linux /proc). */
+function killMarked(marker: string | undefined): void {
+  if (!marker || !existsSync("/proc/self/environ")) return;
+  const needle = `MPILOCK_SPEC_JOB=${marker}\0`;
+  for (const pid of readdirSync("/proc").filter((name) => /^\d+$/.test(name))) {
+    try {
+      if (readFileSync(`/proc/${pid}/environ`, "latin1").includes(needle)) {
+        process.kill(Number(pid), "SIGKILL");
+      }
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+}
+
 interface Spawned {
   stdout: string;
   stderr: string;
@@ -240,8 +291,10 @@ export function run(
     child.on("close", (code, signal) => {
       clearTimeout(timer);
       if (killTimer) clearTimeout(killTimer);
-      // Ranks that outlived mpirun (they should not) go with their group.
+      // Ranks that outlived mpirun (they should not) go with their group; Hydra starts
+      // its proxies and ranks in sessions of their own, so they are found by marker.
       killGroup("SIGKILL");
+      killMarked(env.MPILOCK_SPEC_JOB);
       resolve({ stdout, stderr, code, signal, ms: performance.now() - started, timedOut });
     });
   });
@@ -250,6 +303,58 @@ export function run(
 function passThrough(prefix: string, stdout: string[], stderr: string[]): void {
   for (const line of stdout) console.log(`${prefix}${line}`);
   for (const line of stderr) console.error(`${prefix}${line}`);
+}
+
+interface Launched {
+  job: Spawned;
+  /** rank -> that rank's stdout / stderr; -1: the launcher's own. */
+  stdout: Map<number, string>;
+  stderr: Map<number, string>;
+}
+
+async function runOpenMpi(
+  np: number,
+  program: string[],
+  mca: Record<string, string>,
+  env: NodeJS.ProcessEnv,
+  timeoutMs: number,
+  launcher = launcherOf("openmpi"),
+): Promise<Launched> {
+  const argv = ["-np", String(np), "--oversubscribe", "--tag-output"];
+  for (const [key, value] of Object.entries(mca)) argv.push("--mca", key, value);
+  const job = await run(launcher, [...argv, ...program], env, timeoutMs);
+  return { job, stdout: untag(job.stdout), stderr: untag(job.stderr) };
+}
+
+/** Hydra: no --oversubscribe needed, no --mca; every rank's output to its own file. */
+async function runHydra(
+  np: number,
+  program: string[],
+  mca: Record<string, string>,
+  env: NodeJS.ProcessEnv,
+  timeoutMs: number,
+  launcher = launcherOf("mpich"),
+): Promise<Launched> {
+  if (Object.keys(mca).length > 0) {
+    throw new Error(`--mca ${Object.keys(mca).join(", ")}: MCA parameters are Open MPI's`);
+  }
+  const dir = mkdtempSync(join(tmpdir(), "mpilock-hydra-"));
+  try {
+    const argv = ["-np", String(np), "-outfile-pattern", join(dir, "out.%r")];
+    argv.push("-errfile-pattern", join(dir, "err.%r"));
+    const job = await run(launcher, [...argv, ...program], env, timeoutMs);
+    const read = (kind: string, own: string) => {
+      const streams = new Map<number, string>([[-1, own]]);
+      for (let rank = 0; rank < np; rank++) {
+        const file = join(dir, `${kind}.${rank}`);
+        if (existsSync(file)) streams.set(rank, readFileSync(file, "utf8"));
+      }
+      return streams;
+    };
+    return { job, stdout: read("out", job.stdout), stderr: read("err", job.stderr) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /**
@@ -261,20 +366,22 @@ function passThrough(prefix: string, stdout: string[], stderr: string[]): void {
 export async function mpirun(program: string, options: MpirunOptions): Promise<MpirunResult> {
   const { np, args = [], mca = {}, env, nodeArgs = [] } = options;
   const timeoutMs = scaled(options.timeoutMs);
+  const mpi = options.mpi ?? specMpi;
   if (!Number.isInteger(np) || np < 1) throw new Error(`np must be a positive integer: ${np}`);
-  const argv = ["-np", String(np), "--oversubscribe", "--tag-output"];
-  for (const [key, value] of Object.entries(mca)) argv.push("--mca", key, value);
-  argv.push(...rankCommand(), ...nodeArgs, programPath(program), ...args);
-
-  const job = await run("mpirun", argv, childEnv(env), timeoutMs);
+  const program_ = [...rankCommand(), ...nodeArgs, programPath(program), ...args];
+  const launched =
+    mpi === "mpich"
+      ? await runHydra(np, program_, mca, childEnv(env), timeoutMs, options.launcher)
+      : await runOpenMpi(np, program_, mca, childEnv(env), timeoutMs, options.launcher);
+  const { job } = launched;
   const label = (rank: number) => (rank < 0 ? "" : `[${rank}] `);
-  const out = collect(untag(job.stdout), label);
-  const err = collect(untag(job.stderr), label);
+  const out = collect(launched.stdout, label);
+  const err = collect(launched.stderr, label);
   const stdout = out.other.join("\n");
   const stderr = err.other.join("\n");
   passThrough(`[${program} np=${np}] `, out.other, err.other);
 
-  const what = `mpirun -np ${np} ${program} ${args.join(" ")}`.trim();
+  const what = `${launcherOf(mpi)} -np ${np} ${program} ${args.join(" ")}`.trim();
   const missing = missingRanks(np, out.reports);
   const problems = [...out.problems];
   if (job.timedOut) {
@@ -314,7 +421,7 @@ export async function runSingle(
 ): Promise<MpirunResult> {
   const { args = [], env, nodeArgs = [] } = options;
   const timeoutMs = scaled(options.timeoutMs);
-  const [command = process.execPath, ...prefix] = rankCommand();
+  const [command = rankNode, ...prefix] = rankCommand();
   const job = await run(
     command,
     [...prefix, ...nodeArgs, programPath(program), ...args],

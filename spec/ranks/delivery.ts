@@ -23,7 +23,7 @@ interface Binding {
 }
 
 const addon =
-  process.env.MPILOCK_ADDON ?? fileURLToPath(new URL("../Release/mpilock.node", import.meta.url));
+  process.env.MPILOCK_ADDON ?? fileURLToPath(new URL("../openmpi/mpilock.node", import.meta.url));
 
 async function throwing(): Promise<void> {
   const binding = createRequire(import.meta.url)(addon) as Binding;

@@ -10,9 +10,19 @@ export const REPORT_PREFIX = "MPILOCK-REPORT ";
 
 /** Prints this rank's report line (once per rank; the harness rejects duplicates). */
 export function report(obj: { rank: number; [key: string]: unknown }): void {
-  // One synchronous write: the line is never interleaved with this rank's other output.
-  writeSync(1, `${REPORT_PREFIX}${JSON.stringify(obj)}\n`);
+  // Synchronous writes: the line is never interleaved with this rank's other output.
+  // Hydra hands ranks a non-blocking pipe: a write stops at its 64 KiB and EAGAIN follows.
+  const line = Buffer.from(`${REPORT_PREFIX}${JSON.stringify(obj)}\n`);
+  for (let done = 0; done < line.length;) {
+    try {
+      done += writeSync(1, line, done);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EAGAIN") throw error;
+      Atomics.wait(pause, 0, 0, 1); // 1 ms for the reader to drain the pipe
+    }
+  }
 }
+const pause = new Int32Array(new SharedArrayBuffer(4));
 
 /**
  * Milliseconds on a clock shared by every process of the machine, for intervals that

@@ -64,6 +64,7 @@ export class Communicator implements AsyncDisposable {
     readonly size: number,
   ) {}
 
+  /** Names the class across copies of this package, to tell a foreign communicator. */
   get [Symbol.toStringTag](): string {
     return tag;
   }
@@ -132,6 +133,7 @@ export class Communicator implements AsyncDisposable {
     return this.#freeing;
   }
 
+  /** Frees it at the end of an `await using` block, once: {@link free}. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.#freeing ?? this.free();
   }

@@ -71,7 +71,14 @@ export class MpiUnavailableError extends MpiLockError {
 /**
  * The addon was built for another MPI than the one that launched this process (or than
  * `MPILOCK_MPI` names): caught from the environment before MPI starts, since a rank of
- * the wrong MPI would silently run as a singleton.
+ * the wrong MPI would silently run as a singleton (`ERR_MPILOCK_MPI_MISMATCH`).
+ *
+ * @example
+ * ```ts
+ * await sync().catch((e) => {
+ *   if (e instanceof MpiMismatchError) console.error(e.message); // which launcher, which build
+ * });
+ * ```
  */
 export class MpiMismatchError extends MpiLockError {
   constructor(message: string) {
@@ -152,14 +159,30 @@ export class CloseTimeoutError extends MpiLockError {
   }
 }
 
-/** A communicator was used (or freed again) after `free()`. */
+/**
+ * A communicator was used (or freed again) after `free()` (`ERR_MPILOCK_COMM_FREED`).
+ *
+ * @example
+ * ```ts
+ * await group.free();
+ * await group.split(0).catch((e) => e instanceof CommFreedError); // true
+ * ```
+ */
 export class CommFreedError extends MpiLockError {
   constructor(what: string) {
     super("ERR_MPILOCK_COMM_FREED", `${what}() on a communicator that was freed`);
   }
 }
 
-/** A communicator made by another runtime (or another copy of this package). */
+/**
+ * A communicator made by another runtime, or by another copy of this package loaded in
+ * the same process (`ERR_MPILOCK_COMM_FOREIGN`).
+ *
+ * @example
+ * ```ts
+ * await sync({ comm: commFromOtherCopy }).catch((e) => e instanceof ForeignCommError);
+ * ```
+ */
 export class ForeignCommError extends MpiLockError {
   constructor(from: string) {
     super("ERR_MPILOCK_COMM_FOREIGN", `the communicator comes from ${from}`);

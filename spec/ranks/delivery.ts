@@ -17,7 +17,7 @@ interface Batch {
 interface Binding {
   start(deliver: (batch: Batch[]) => void, options: object): boolean;
   keepAlive(on: boolean): void;
-  createWindow(token: number, window: number, master: number): void;
+  createWindow(token: number, window: number, master: number, comm: number): void;
   freeWindow(token: number, window: number): void;
   shutdown(): void;
 }
@@ -43,7 +43,7 @@ async function throwing(): Promise<void> {
       next();
     });
   await arrived(0); // init
-  binding.createWindow(1, 0, 0);
+  binding.createWindow(1, 0, 0, 0); // on the world (comm 0)
   await arrived(1);
   // The loop goes on after the handler threw: the next completion still arrives.
   binding.freeWindow(2, 0);

@@ -6,6 +6,7 @@
 import { join } from "node:path";
 
 import { type LockHandle, sync, type WindowController } from "../../dist/index.js";
+import { atRest } from "./lock-state.js";
 import {
   fileBarrier,
   main,
@@ -62,18 +63,6 @@ async function whileHeld(
     await contend();
     await barrier("tried");
   }
-}
-
-/** The lock's state once it settles at rest (withdrawals finish in the background). */
-async function atRest(ctrl: WindowController) {
-  const deadline = now() + 5_000;
-  let last;
-  for await (const state of ctrl.states()) {
-    last = state;
-    if (state.readers === 0 && state.writer === -1 && state.writersQueued === 0) break;
-    if (now() > deadline) break;
-  }
-  return { readers: last?.readers, writer: last?.writer, writersQueued: last?.writersQueued };
 }
 
 main(async () => {

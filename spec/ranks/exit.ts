@@ -11,6 +11,9 @@ import { fileBarrier, main, report, SharedCounter, sleep, stringArg } from "./re
 async function endWhileHolding(ctrl: WindowController, dir: string, mode: string, seen: number) {
   const { rank, size } = ctrl;
   const counter = new SharedCounter(join(dir, "counter"));
+  // Every rank is past its first write before rank 0 takes the lock for good: a rank still
+  // queued for that write would never reach the "held" meeting.
+  await fileBarrier(dir, "ready", rank, size);
   if (rank === 0) {
     await ctrl.write();
     await fileBarrier(dir, "held", rank, size);

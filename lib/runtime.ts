@@ -84,9 +84,13 @@ async function open(choice: BackendChoice): Promise<Runtime> {
   // loads, replacing V8's WebAssembly trap handler; an empty list keeps V8's. Its malloc
   // hooks, installed by MPI_Init on the progress thread while V8's threads allocate, crashed
   // 3 of 40 MPICH jobs of 4 ranks here (V8 writing to heap memory no longer mapped), 0 of
-  // 65 without. A value the user set is kept.
+  // 65 without. Its mmap hooks (code patched into libc's mmap/munmap while V8's threads
+  // call them) still crashed about 1 in 40 6-rank MPICH jobs and 2 CI runs of 2; 0 of 85
+  // with them off. UCX then cannot watch unmaps, which matters only to memory registration
+  // caches of RDMA networks (set it to "bistro" there). A value the user set is kept.
   process.env.UCX_ERROR_SIGNALS ??= "";
   process.env.UCX_MEM_MALLOC_HOOKS ??= "no";
+  process.env.UCX_MEM_MMAP_HOOK_MODE ??= "none";
   let binding;
   try {
     if (addon === undefined) throw new Error("no build of it in build/openmpi or build/mpich");

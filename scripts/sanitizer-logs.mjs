@@ -47,6 +47,10 @@ function sortAsan(text, name, out) {
         if (ownedByAddon(leak)) out.addonLeaks.push(`${name}: ${leak.trim()}`);
         else out.otherLeaks++;
       }
+    } else if (/LeakSanitizer has encountered a fatal error/.test(report)) {
+      // LSan's own tracer failed at exit (it stops the process's threads with ptrace and
+      // crashed on one of V8's): no finding, but this process's leaks went unchecked.
+      out.uncheckedLeaks = (out.uncheckedLeaks ?? 0) + 1;
     } else {
       // AddressSanitizer errors and UBSan "runtime error" reports.
       out.errors.push(`${name}: ${report.trim()}`);
@@ -81,7 +85,10 @@ export function judge(what, logs) {
     `${what}: ${logs.files} log file(s); ${logs.errors.length} error report(s), ` +
       `${logs.addonLeaks.length} leak(s) in the addon; ${logs.otherLeaks} leak(s) ` +
       `of Node/V8/MPI's own` +
-      (logs.otherErrors ? `; ${logs.otherErrors} error(s) outside the addon` : ""),
+      (logs.otherErrors ? `; ${logs.otherErrors} error(s) outside the addon` : "") +
+      (logs.uncheckedLeaks
+        ? `; leak check not done in ${logs.uncheckedLeaks} process(es) (LeakSanitizer's tracer failed)`
+        : ""),
   );
   return counted.length === 0;
 }

@@ -75,16 +75,7 @@ main(async () => {
   ]);
   await ctrl.singleWrite(() => undefined); // everyone is done contending
   const rest = await atRest(ctrl);
-  for (let i = 0; i < k; i++) {
-    await ctrl.write(
-      async () => {
-        const value = counter.get();
-        await tick();
-        counter.set(value + 1);
-      },
-      { timeout: 30_000 },
-    );
-  }
+  for (let i = 0; i < k; i++) await ctrl.write(() => counter.increment(), { timeout: 30_000 });
   report({ rank: ctrl.rank, size: ctrl.size, outcomes, rest, increments: k });
   await ctrl.close();
 });

@@ -18,7 +18,6 @@ import {
   report,
   SharedCounter,
   stringArg,
-  tick,
 } from "./report.js";
 
 type Interval = [start: number, end: number];
@@ -43,9 +42,7 @@ async function increments(
   for (let i = 0; i < k; i++) {
     await using _lock = await ctrl.write();
     const start = now();
-    const value = counter.get();
-    await tick();
-    counter.set(value + 1);
+    await counter.increment();
     writes.push([start, now()]);
   }
   return writes;

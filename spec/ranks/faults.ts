@@ -99,16 +99,7 @@ async function throwing(ctrl: WindowController, dir: string, k: number) {
   );
   // Everyone goes on: no lock was left held.
   const counter = new SharedCounter(join(dir, "counter"));
-  for (let i = 0; i < k; i++) {
-    await ctrl.write(
-      async () => {
-        const value = counter.get();
-        await tick();
-        counter.set(value + 1);
-      },
-      { timeout: 30_000 },
-    );
-  }
+  for (let i = 0; i < k; i++) await ctrl.write(() => counter.increment(), { timeout: 30_000 });
   report({ rank, size, outcomes, increments: k });
 }
 

@@ -89,6 +89,16 @@ export class SharedCounter {
   set(value: number): void {
     writeFileSync(this.path, String(value));
   }
+
+  /**
+   * Read, yield to the event loop, write back one more: two of these that overlap lose an
+   * update, so the count shows whether the lock held them apart.
+   */
+  async increment(): Promise<void> {
+    const value = this.get();
+    await tick();
+    this.set(value + 1);
+  }
 }
 
 /**

@@ -44,9 +44,7 @@ main(async () => {
   // The work under a lock; `kind` is what this context holds (a write may read).
   const underWrite = async (task: number) => {
     const start = now();
-    const value = counter.get();
-    await tick();
-    counter.set(value + 1);
+    await counter.increment();
     increments++;
     writes.push([start, now(), task]);
   };

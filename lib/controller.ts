@@ -354,7 +354,7 @@ export class WindowController implements AsyncDisposable {
   }
 
   async #run<T>(kind: LockKind, fn: () => T | Promise<T>, options?: LockOptions): Promise<T> {
-    const handle = await this.#acquire(kind, options);
+    const handle = await this.#acquire(kind, options, false);
     try {
       return await runWithHolder(handle.holder, fn);
     } finally {
@@ -362,10 +362,12 @@ export class WindowController implements AsyncDisposable {
     }
   }
 
-  #try(kind: LockKind): Promise<LockHandle | null> {
+  /** `escapes`: the handle goes to the caller, who may forget it (see LeakGuard). */
+  #try(kind: LockKind, escapes = true): Promise<LockHandle | null> {
     if (this.#closing) return Promise.reject(new ClosedError());
     const holder = new Holder(kind, this, currentHolder());
     const handle = new LockHandle(holder, this.#scheduler);
+    if (escapes) this.#scheduler.leaks.watch(handle);
     return new Promise((resolve, reject) => {
       holder.settle = { resolve: () => resolve(handle), reject, decline: () => resolve(null) };
       this.#scheduler.tryRequest(holder);
@@ -373,7 +375,7 @@ export class WindowController implements AsyncDisposable {
   }
 
   async #runTry<T>(kind: LockKind, fn: () => T | Promise<T>): Promise<TryResult<Awaited<T>>> {
-    const handle = await this.#try(kind);
+    const handle = await this.#try(kind, false);
     if (!handle) return { acquired: false };
     try {
       return { acquired: true, value: await runWithHolder(handle.holder, fn) };
@@ -382,13 +384,16 @@ export class WindowController implements AsyncDisposable {
     }
   }
 
-  #acquire(kind: LockKind, options?: LockOptions): Promise<LockHandle> {
+  /** `escapes`: the handle goes to the caller, who may forget it (see LeakGuard). */
+  #acquire(kind: LockKind, options?: LockOptions, escapes = true): Promise<LockHandle> {
     try {
       if (this.#closing) throw new ClosedError();
       const { signal, timeout } = checkLockOptions(options);
       if (signal?.aborted) throw new LockAbortedError(signal.reason);
       const holder = new Holder(kind, this, currentHolder());
       const handle = new LockHandle(holder, this.#scheduler);
+      // The callback forms release in a finally: only handles given out can be forgotten.
+      if (escapes) this.#scheduler.leaks.watch(handle);
       if (this.#scheduler.request(holder)) return Promise.resolve(handle);
       return new Promise<LockHandle>((resolve, reject) => {
         let timer: NodeJS.Timeout | undefined;

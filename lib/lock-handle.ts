@@ -24,7 +24,6 @@ export class LockHandle implements AsyncDisposable, Disposable {
   constructor(holder: Holder, scheduler: RankScheduler) {
     this.#holder = holder;
     this.#scheduler = scheduler;
-    scheduler.leaks.watch(this);
   }
 
   /** `"read"` or `"write"`. */

@@ -1,16 +1,16 @@
 export { sync, world } from "./sync.js";
-export { Communicator } from "./communicator.js";
-export { WindowController, type LockOptions, type TryResult } from "./controller.js";
-export { LockHandle } from "./lock-handle.js";
-export { Fence, type FenceOptions, type SingleWriteOptions } from "./fence.js";
+export { Communicator } from "./runtime/communicator.js";
+export { WindowController, type LockOptions, type TryResult } from "./lock/controller.js";
+export { LockHandle } from "./lock/lock-handle.js";
+export { Fence, type FenceOptions, type SingleWriteOptions } from "./fence/fence.js";
 export {
   FenceError,
   type FenceErrorCode,
   FencedSignal,
   type WriterErrorInfo,
-} from "./fence-errors.js";
-export type { LockKind } from "./holder.js";
-export type { BackendChoice, SyncOptions } from "./options.js";
+} from "./fence/fence-errors.js";
+export type { LockKind } from "./lock/holder.js";
+export type { BackendChoice, SyncOptions } from "./config/options.js";
 export {
   ClosedError,
   CloseTimeoutError,
@@ -23,11 +23,11 @@ export {
   MpiLockError,
   MpiMismatchError,
   MpiUnavailableError,
-} from "./errors.js";
-export type { EventKind, LockEvent } from "./lock-events.js";
-export type { KindStats, LockStats } from "./lock-stats.js";
-export type { LockState } from "./observer.js";
-export type { IterateOptions, ObservableIterator } from "./async-iterable.js";
+} from "./errors/errors.js";
+export type { EventKind, LockEvent } from "./observe/lock-events.js";
+export type { KindStats, LockStats } from "./observe/lock-stats.js";
+export type { LockState } from "./observe/state-observer.js";
+export type { IterateOptions, ObservableIterator } from "./observe/async-iterable.js";
 export {
   chromeTrace,
   spansOf,
@@ -35,4 +35,4 @@ export {
   type ChromeTrace,
   type ChromeTraceEvent,
   type TraceSpan,
-} from "./trace.js";
+} from "./observe/trace/chrome-trace.js";

@@ -1,24 +1,16 @@
-import { Communicator } from "./communicator.js";
-import { WindowController } from "./controller.js";
-import { InvalidArgumentError } from "./errors.js";
+import { Communicator } from "./runtime/communicator.js";
+import { WindowController } from "./lock/controller.js";
+import { InvalidArgumentError } from "./errors/errors.js";
 import {
   type BackendChoice,
+  type ControllerOptions,
   defaultCloseTimeout,
   defaultSyncOptions,
   type SyncOptions,
-} from "./options.js";
-import { openRuntime } from "./runtime.js";
+} from "./config/options.js";
+import { openRuntime } from "./runtime/runtime.js";
 
 const backends: BackendChoice[] = ["auto", "mpi", "local"];
-
-/** The options of one controller, checked, with defaults filled in. */
-export interface ControllerOptions {
-  master: number;
-  backend: BackendChoice;
-  trace: string | undefined;
-  stateIntervalMs: number;
-  closeTimeout: number;
-}
 
 function checkOptions(options: SyncOptions): ControllerOptions {
   if (typeof options !== "object" || options === null) {

@@ -7,7 +7,7 @@ import { join } from "node:path";
 
 import { describe, expect, it } from "vitest";
 
-import { addonFile, chooseAddon, launcherMpi } from "../lib/mpi-select.js";
+import { addonFile, chooseAddon, launcherMpi } from "../lib/runtime/mpi/mpi-select.js";
 import { launcherOf, mpirun, root } from "./helpers/mpirun.js";
 import { JOB_TIMEOUT_MS } from "./helpers/properties.js";
 

@@ -4,7 +4,7 @@
 import { Subject } from "rxjs";
 import { describe, expect, it } from "vitest";
 
-import { toAsyncIterable } from "../lib/async-iterable.js";
+import { toAsyncIterable } from "../lib/observe/async-iterable.js";
 import { mpirun, runSingle, type MpirunResult } from "./helpers/mpirun.js";
 import { eventProblems, type ReportedEvent } from "./ranks/observe-checks.js";
 

@@ -8,9 +8,9 @@ import { join } from "node:path";
 
 import { describe, expect, it } from "vitest";
 
-import type { ChromeTrace, ChromeTraceEvent } from "../lib/trace.js";
-import { spansOf } from "../lib/trace.js";
-import type { LockEvent } from "../lib/lock-events.js";
+import type { ChromeTrace, ChromeTraceEvent } from "../lib/observe/trace/chrome-trace.js";
+import { spansOf } from "../lib/observe/trace/chrome-trace.js";
+import type { LockEvent } from "../lib/observe/lock-events.js";
 import { mpirun, type RankReport } from "./helpers/mpirun.js";
 import { useTempDir } from "./helpers/properties.js";
 import { crossRankOverlaps, eventProblems, type Interval } from "./ranks/observe-checks.js";

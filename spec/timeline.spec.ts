@@ -9,9 +9,9 @@ import { join } from "node:path";
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import type { ChromeTrace } from "../lib/trace.js";
-import { spansOf } from "../lib/trace.js";
-import type { LockEvent } from "../lib/lock-events.js";
+import type { ChromeTrace } from "../lib/observe/trace/chrome-trace.js";
+import { spansOf } from "../lib/observe/trace/chrome-trace.js";
+import type { LockEvent } from "../lib/observe/lock-events.js";
 import { mpirun, root, type RankReport } from "./helpers/mpirun.js";
 
 const NP = 4;

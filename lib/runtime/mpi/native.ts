@@ -1,6 +1,6 @@
 import { createRequire } from "node:module";
 
-import type { ProgressOptions } from "./options.js";
+import type { ProgressOptions } from "../../config/options.js";
 
 /** What the native progress thread reports (see addon/completion.h). */
 export const CompletionType = {

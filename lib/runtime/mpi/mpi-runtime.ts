@@ -1,17 +1,17 @@
 import { filter, firstValueFrom, map, merge, Observable, Subject } from "rxjs";
 
-import { type CommInfo, type CommService, type SplitRequest, worldId } from "./communicator.js";
-import { MpiError } from "./errors.js";
-import { useWallClock } from "./lock-events.js";
+import { type CommInfo, type CommService, type SplitRequest, worldId } from "../communicator.js";
+import { MpiError } from "../../errors/errors.js";
+import { useWallClock } from "../../observe/lock-events.js";
 import { type Completion, CompletionType, type NativeBinding } from "./native.js";
-import type { ProgressOptions } from "./options.js";
+import type { ProgressOptions } from "../../config/options.js";
 import {
   type CounterState,
   type GlobalKind,
   type GrantEvent,
   type TryAnswer,
   type WindowBackend,
-} from "./window-backend.js";
+} from "../window-backend.js";
 
 /** Largest broadcast chunk: below MPI's int count limit. `MPILOCK_BCAST_CHUNK` lowers it. */
 const defaultChunkBytes = 1 << 30;

@@ -4,26 +4,30 @@ import {
   InvalidArgumentError,
   LockAbortedError,
   LockTimeoutError,
-} from "./errors.js";
+} from "../errors/errors.js";
 import {
   type Fence,
   FenceCoordinator,
   type FenceHost,
   type FenceOptions,
   type SingleWriteOptions,
-} from "./fence.js";
+} from "../fence/fence.js";
 import { currentHolder, Holder, type LockKind, runWithHolder } from "./holder.js";
-import { type IterateOptions, type ObservableIterator, toAsyncIterable } from "./async-iterable.js";
-import type { LockEvent } from "./lock-events.js";
-import type { LockStats } from "./lock-stats.js";
+import {
+  type IterateOptions,
+  type ObservableIterator,
+  toAsyncIterable,
+} from "../observe/async-iterable.js";
+import type { LockEvent } from "../observe/lock-events.js";
+import type { LockStats } from "../observe/lock-stats.js";
 import { LockHandle } from "./lock-handle.js";
-import { LockObserver, type LockState } from "./observer.js";
+import { LockObserver, type LockState } from "../observe/state-observer.js";
 import { RankScheduler } from "./scheduler.js";
-import type { ControllerOptions } from "./sync.js";
-import { nextTracePath, TraceCollector } from "./tracing.js";
+import type { ControllerOptions } from "../config/options.js";
+import { nextTracePath, TraceCollector } from "../observe/trace/trace-collector.js";
 import type { Observable } from "rxjs";
 
-import type { WindowBackend } from "./window-backend.js";
+import type { WindowBackend } from "../runtime/window-backend.js";
 
 /**
  * Options of {@link WindowController.read} and {@link WindowController.write}.

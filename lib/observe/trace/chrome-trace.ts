@@ -1,4 +1,4 @@
-import type { EventKind, LockEvent } from "./lock-events.js";
+import type { EventKind, LockEvent } from "../lock-events.js";
 
 /**
  * One interval of one rank: a wait for a lock, or a hold of it (from {@link spansOf}).

@@ -1,4 +1,4 @@
-import { CommFreedError, ForeignCommError, InvalidArgumentError } from "./errors.js";
+import { CommFreedError, ForeignCommError, InvalidArgumentError } from "../errors/errors.js";
 
 /** A communicator as the runtime knows it: its id and this rank's place in it. */
 export interface CommInfo {

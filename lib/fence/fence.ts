@@ -1,12 +1,12 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 
 import { decode, encode, fromRaw, toRaw } from "./codec.js";
-import { ClosedError, InvalidArgumentError } from "./errors.js";
+import { ClosedError, InvalidArgumentError } from "../errors/errors.js";
 import { errorInfo, FenceError, type FenceErrorCode, FencedSignal } from "./fence-errors.js";
-import { currentHolder, enterHolder, type Holder, runWithHolder } from "./holder.js";
-import type { FenceTrack } from "./lock-events.js";
-import type { LockHandle } from "./lock-handle.js";
-import type { WindowBackend } from "./window-backend.js";
+import { currentHolder, enterHolder, type Holder, runWithHolder } from "../lock/holder.js";
+import type { FenceTrack } from "../observe/lock-events.js";
+import type { LockHandle } from "../lock/lock-handle.js";
+import type { WindowBackend } from "../runtime/window-backend.js";
 
 /**
  * Options of the callback form, `ctrl.singleWrite(fn, options)`.

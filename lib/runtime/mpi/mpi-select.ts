@@ -4,7 +4,7 @@
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
-import { InvalidArgumentError, MpiMismatchError } from "./errors.js";
+import { InvalidArgumentError, MpiMismatchError } from "../../errors/errors.js";
 
 export type MpiKind = "openmpi" | "mpich";
 export const mpiKinds: readonly MpiKind[] = ["openmpi", "mpich"];

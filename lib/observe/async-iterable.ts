@@ -1,6 +1,6 @@
 import type { Observable, Subscription } from "rxjs";
 
-import { InvalidArgumentError } from "./errors.js";
+import { InvalidArgumentError } from "../errors/errors.js";
 
 /**
  * Options of {@link WindowController.events} and {@link WindowController.states}.

@@ -1,12 +1,12 @@
 import { isMainThread } from "node:worker_threads";
 
 import { Communicator, type CommService, LocalComms, worldId } from "./communicator.js";
-import { MpiLockError, MpiMismatchError, MpiUnavailableError } from "./errors.js";
+import { MpiLockError, MpiMismatchError, MpiUnavailableError } from "../errors/errors.js";
 import { launchInfo } from "./launcher.js";
-import { chooseAddon, mpiNames } from "./mpi-select.js";
-import { MpiRuntime } from "./mpi-runtime.js";
-import { loadBinding } from "./native.js";
-import { type BackendChoice, progressOptionsFromEnv } from "./options.js";
+import { chooseAddon, mpiNames } from "./mpi/mpi-select.js";
+import { MpiRuntime } from "./mpi/mpi-runtime.js";
+import { loadBinding } from "./mpi/native.js";
+import { type BackendChoice, progressOptionsFromEnv } from "../config/options.js";
 import { LocalWindow, type WindowBackend } from "./window-backend.js";
 
 /** What serves the locks of this process: MPI, or one rank in-process. */

@@ -1,4 +1,4 @@
-import { MpiLockError } from "./errors.js";
+import { MpiLockError } from "../errors/errors.js";
 
 /**
  * An error as the writer rank saw it, carried to every rank in

@@ -2,9 +2,9 @@ import type { Subscription } from "rxjs";
 
 import { Holder, type LockKind } from "./holder.js";
 import { LeakGuard } from "./leak-guard.js";
-import { type EventHub, type LockEvent, lockEvent } from "./lock-events.js";
-import type { StatsRecorder } from "./lock-stats.js";
-import { GlobalKind, type GrantEvent, type WindowBackend } from "./window-backend.js";
+import { type EventHub, type LockEvent, lockEvent } from "../observe/lock-events.js";
+import type { StatsRecorder } from "../observe/lock-stats.js";
+import { GlobalKind, type GrantEvent, type WindowBackend } from "../runtime/window-backend.js";
 
 /** trying: a try whose answer comes as a GrantEvent (for `trying`). */
 type GlobalState = "idle" | "acquiring" | "held" | "withdrawing" | "trying";

@@ -1,4 +1,4 @@
-import type { Communicator } from "./communicator.js";
+import type { Communicator } from "../runtime/communicator.js";
 
 /**
  * Which runtime serves the locks: the `backend` option of {@link sync}.
@@ -101,4 +101,13 @@ export function progressOptionsFromEnv(): ProgressOptions {
     idleProgressUs: envNumber("MPILOCK_IDLE_PROGRESS_US") ?? defaultProgressOptions.idleProgressUs,
     biasedReads: process.env.MPILOCK_READ_BIAS === "1",
   };
+}
+
+/** The options of one controller, checked, with defaults filled in. */
+export interface ControllerOptions {
+  master: number;
+  backend: BackendChoice;
+  trace: string | undefined;
+  stateIntervalMs: number;
+  closeTimeout: number;
 }

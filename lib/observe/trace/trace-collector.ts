@@ -2,9 +2,9 @@ import { writeFile } from "node:fs/promises";
 
 import type { Subscription } from "rxjs";
 
-import type { EventHub, LockEvent } from "./lock-events.js";
-import { chromeTrace } from "./trace.js";
-import type { WindowBackend } from "./window-backend.js";
+import type { EventHub, LockEvent } from "../lock-events.js";
+import { chromeTrace } from "./chrome-trace.js";
+import type { WindowBackend } from "../../runtime/window-backend.js";
 
 let controllersTraced = 0;
 

@@ -8,7 +8,7 @@ import {
   monotonicNow,
 } from "./lock-events.js";
 import { StatsRecorder } from "./lock-stats.js";
-import type { CounterState, WindowBackend } from "./window-backend.js";
+import type { CounterState, WindowBackend } from "../runtime/window-backend.js";
 
 /**
  * A sample of the global lock's state, as the master's counters said it, from

@@ -1,6 +1,6 @@
 import { Packr, RESERVE_START_SPACE } from "msgpackr";
 
-import { MpiLockError } from "./errors.js";
+import { MpiLockError } from "../errors/errors.js";
 
 /**
  * The values a fence carries between ranks: msgpack (msgpackr) with records and

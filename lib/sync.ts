@@ -50,18 +50,17 @@ function rankPath(path: string, rank: number): string {
  * const ctrl = await sync({ comm: group! });
  * ```
  */
-export async function world(options: WorldOptions = {}): Promise<Communicator> {
+export async function world(
+  options: Pick<
+    SyncOptions,
+    "backend" | "minBackoffUs" | "maxBackoffUs" | "idleProgressUs" | "readBias"
+  > = {},
+): Promise<Communicator> {
   if (typeof options !== "object" || options === null) {
     throw new InvalidArgumentError("world() options must be an object");
   }
   return (await openRuntime(readOptions(options, [], processOptions, "world()"))).world;
 }
-
-/** The settings of the process, as {@link sync} takes them. */
-type WorldOptions = Pick<
-  SyncOptions,
-  "backend" | "minBackoffUs" | "maxBackoffUs" | "idleProgressUs" | "readBias"
->;
 
 /**
  * Collective: every rank calls it, with the same `master`. Starts MPI on first use and

@@ -204,6 +204,6 @@ export const ucxDefaults: readonly { variable: string; value: string; doc: strin
   {
     variable: "UCX_MEM_MMAP_HOOK_MODE",
     value: "none",
-    doc: "Its mmap hooks (code patched into libc's mmap/munmap while V8's threads call them) crashed about 1 in 40 6-rank MPICH jobs, 0 of 85 without. UCX then cannot watch unmaps, which matters only to memory registration caches of RDMA networks (set it to `bistro` there).",
+    doc: "Its mmap hooks (code patched into libc's mmap/munmap while V8's threads call them) crashed about 1 in 40 6-rank MPICH jobs and one job in each of two CI runs, 0 of 85 without. UCX then cannot watch unmaps, which matters only to memory registration caches of RDMA networks (set it to `bistro` there).",
   },
 ];

@@ -1,40 +1,33 @@
 import { Communicator } from "./runtime/communicator.js";
 import { WindowController } from "./lock/controller.js";
 import { InvalidArgumentError } from "./errors/errors.js";
-import {
-  type BackendChoice,
-  type ControllerOptions,
-  defaultCloseTimeout,
-  defaultSyncOptions,
-  type SyncOptions,
-} from "./config/options.js";
+import type { SyncOptions } from "./config/options.js";
+import { controllerSettings, type Given, processOptions, readOptions } from "./config/settings.js";
 import { openRuntime } from "./runtime/runtime.js";
 
-const backends: BackendChoice[] = ["auto", "mpi", "local"];
+/** sync() options that are not in the configuration table (they have no variable). */
+const ownOptions = ["master", "stateIntervalMs", "comm"];
 
-function checkOptions(options: SyncOptions): ControllerOptions {
+/** Checks the options (the same on every rank: a bad one throws on each, before MPI). */
+function checkOptions(options: SyncOptions): {
+  master: number;
+  stateIntervalMs: number;
+  given: Given;
+} {
   if (typeof options !== "object" || options === null) {
     throw new InvalidArgumentError("sync() options must be an object");
   }
-  const merged = { ...defaultSyncOptions, closeTimeout: defaultCloseTimeout(), ...options };
-  if (!Number.isInteger(merged.master) || merged.master < 0) {
+  const given = readOptions(options, ownOptions);
+  const { master = 0, stateIntervalMs = 100 } = options;
+  if (!Number.isInteger(master) || master < 0) {
     throw new InvalidArgumentError(
-      `master must be a rank (an integer >= 0), got ${String(merged.master)}`,
+      `master must be a rank (an integer >= 0), got ${String(master)}`,
     );
   }
-  if (options.backend !== undefined && !backends.includes(options.backend)) {
-    throw new InvalidArgumentError(`backend must be one of ${backends.join(", ")}`);
-  }
-  if (merged.trace !== undefined && (typeof merged.trace !== "string" || merged.trace === "")) {
-    throw new InvalidArgumentError("trace must be a file path");
-  }
-  if (!(typeof merged.stateIntervalMs === "number" && merged.stateIntervalMs > 0)) {
+  if (!(typeof stateIntervalMs === "number" && stateIntervalMs > 0)) {
     throw new InvalidArgumentError("stateIntervalMs must be a number of milliseconds > 0");
   }
-  if (!(typeof merged.closeTimeout === "number" && merged.closeTimeout > 0)) {
-    throw new InvalidArgumentError("closeTimeout must be a number of milliseconds > 0");
-  }
-  return { ...merged, trace: merged.trace ?? (process.env.MPILOCK_TRACE || undefined) };
+  return { master, stateIntervalMs, given };
 }
 
 /** `trace.json` -> `trace.rank3.json` */
@@ -48,7 +41,8 @@ function rankPath(path: string, rank: number): string {
 
 /**
  * Every rank of the job as a {@link Communicator}, to split into groups that lock
- * independently. Starts MPI on first use, like {@link sync}; `backend` as there.
+ * independently. Starts MPI on first use, like {@link sync}; it takes the options of
+ * sync() that are settings of the process (`backend`, the backoffs, `readBias`).
  *
  * @example
  * ```ts
@@ -56,12 +50,16 @@ function rankPath(path: string, rank: number): string {
  * const ctrl = await sync({ comm: group! });
  * ```
  */
-export async function world(options: Pick<SyncOptions, "backend"> = {}): Promise<Communicator> {
-  const backend = options?.backend;
-  if (backend !== undefined && !backends.includes(backend)) {
-    throw new InvalidArgumentError(`backend must be one of ${backends.join(", ")}`);
+export async function world(
+  options: Pick<
+    SyncOptions,
+    "backend" | "minBackoffUs" | "maxBackoffUs" | "idleProgressUs" | "readBias"
+  > = {},
+): Promise<Communicator> {
+  if (typeof options !== "object" || options === null) {
+    throw new InvalidArgumentError("world() options must be an object");
   }
-  return (await openRuntime(backend)).world;
+  return (await openRuntime(readOptions(options, [], processOptions, "world()"))).world;
 }
 
 /**
@@ -76,9 +74,10 @@ export async function world(options: Pick<SyncOptions, "backend"> = {}): Promise
  * ```
  */
 export async function sync(options: SyncOptions = {}): Promise<WindowController> {
-  const checked = checkOptions(options);
-  const { master, backend } = checked;
-  const runtime = await openRuntime(options.backend === undefined ? undefined : backend);
+  const { master, stateIntervalMs, given } = checkOptions(options);
+  const runtime = await openRuntime(given);
+  // Frozen; the variables the runtime read when it opened override the options.
+  const settings = controllerSettings(given, runtime.config.environment);
   const comm =
     options.comm === undefined ? runtime.world : Communicator.check(options.comm, runtime.comms);
   if (master >= comm.size) {
@@ -86,7 +85,7 @@ export async function sync(options: SyncOptions = {}): Promise<WindowController>
     throw new InvalidArgumentError(`master ${master} is not a rank of ${of} of ${comm.size}`);
   }
   // Checked and opened in one synchronous step: a free() cannot come in between.
-  const window = await runtime.openWindow(master, comm);
+  const window = await runtime.openWindow(master, comm, settings);
   const { low, high } = await window.agree(master);
   if (low !== high) {
     await window.free();
@@ -96,6 +95,6 @@ export async function sync(options: SyncOptions = {}): Promise<WindowController>
   }
   // Each group's master writes a trace: name the file after the master's world rank.
   const trace =
-    checked.trace && !comm.isWorld ? rankPath(checked.trace, runtime.rank) : checked.trace;
-  return new WindowController(window, { ...checked, trace });
+    settings.trace && !comm.isWorld ? rankPath(settings.trace, runtime.rank) : settings.trace;
+  return new WindowController(window, { ...settings, stateIntervalMs, trace });
 }

@@ -11,6 +11,11 @@ import { JOB_TIMEOUT_MS, SIZES, useTempDir } from "./helpers/properties.js";
 
 const invalid = expect.objectContaining({ code: "ERR_MPILOCK_INVALID_ARGUMENT" });
 const closed = expect.objectContaining({ code: "ERR_MPILOCK_CLOSED" });
+const naming = (text: string) =>
+  expect.objectContaining({
+    code: "ERR_MPILOCK_INVALID_ARGUMENT",
+    message: expect.stringContaining(text),
+  });
 const tempDir = useTempDir();
 
 describe.each(SIZES)("errors under mpirun -np %i", (np) => {
@@ -26,8 +31,15 @@ describe.each(SIZES)("errors under mpirun -np %i", (np) => {
         "backend bogus": invalid,
         "closeTimeout 0": invalid,
         "closeTimeout string": invalid,
+        "unknown key": naming('sync() has no option "timout"'),
+        "world unknown key": naming('world() has no option "master"'),
+        "spinUs -1": invalid,
+        "bcastChunkBytes 2^31": invalid,
+        "readBias string": invalid,
+        "maxBackoffUs < minBackoffUs": invalid,
         "master size": invalid,
         "master -1 again": invalid,
+        "readBias after start": naming("readBias is a setting of the process"),
       };
       if (np > 1) syncs["masters differ"] = invalid;
       expect(r.syncs, `rank ${r.rank}`).toEqual(syncs);

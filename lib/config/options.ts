@@ -1,4 +1,5 @@
 import type { Communicator } from "../runtime/communicator.js";
+import type { ControllerSettings } from "./table.js";
 
 /**
  * Which runtime serves the locks: the `backend` option of {@link sync}.
@@ -11,7 +12,15 @@ import type { Communicator } from "../runtime/communicator.js";
 export type BackendChoice = "auto" | "mpi" | "local";
 
 /**
- * Options of {@link sync}. Every option has a default.
+ * Options of {@link sync}. Every option has a default. Each option of the configuration
+ * table (all but `master`, `stateIntervalMs` and `comm`) has an environment variable
+ * that, when set, overrides it (docs/configuration.md lists them). An unknown key is
+ * refused with `ERR_MPILOCK_INVALID_ARGUMENT`.
+ *
+ * Settings of the process (`backend`, `minBackoffUs`, `maxBackoffUs`, `idleProgressUs`,
+ * `readBias`) take effect at the call that starts the runtime (the first `sync()` or
+ * `world()`); a later call that asks for another value is refused. The others are
+ * settings of the controller each call makes.
  *
  * @example
  * ```ts
@@ -24,13 +33,12 @@ export interface SyncOptions {
   /**
    * `"mpi"` requires MPI; `"local"` runs one rank in-process with no MPI at all;
    * `"auto"` (default) uses MPI when the addon and MPI load, and otherwise one local rank,
-   * except under an MPI launcher with several ranks, where it fails. The environment
-   * variable `MPILOCK_BACKEND` overrides the default.
+   * except under an MPI launcher with several ranks, where it fails. `MPILOCK_BACKEND`.
    */
   backend?: BackendChoice;
   /**
    * Write a Chrome trace of every rank's lock events to this file (on the master) when
-   * the controller closes. Default: the `MPILOCK_TRACE` environment variable, else none.
+   * the controller closes. Default: none. `MPILOCK_TRACE`.
    */
   trace?: string;
   /** How often `state$` samples the lock's counters, in milliseconds. Default 100. */
@@ -38,7 +46,7 @@ export interface SyncOptions {
   /**
    * Milliseconds `close()` waits for the other ranks to close too before it rejects with
    * `ERR_MPILOCK_CLOSE_TIMEOUT` (a rank that never calls close() would hang it). Default
-   * 30000, or `MPILOCK_CLOSE_TIMEOUT_MS`; `Infinity`: no limit.
+   * 30000; `Infinity`: no limit. `MPILOCK_CLOSE_TIMEOUT_MS`.
    */
   closeTimeout?: number;
   /**
@@ -47,6 +55,34 @@ export interface SyncOptions {
    * `master` are then relative to it. The controller works on its own duplicate of it.
    */
   comm?: Communicator;
+  /**
+   * Microseconds a waiting request is polled from the JavaScript thread before the
+   * progress thread takes it over (0: never). Default 100. `MPILOCK_SPIN_US`.
+   */
+  spinUs?: number;
+  /** Largest piece `singleWrite()` broadcasts at once, in bytes. Default 2^30. `MPILOCK_BCAST_CHUNK`. */
+  bcastChunkBytes?: number;
+  /**
+   * Remember where each lock was asked for, for the warning about a handle collected
+   * while held (a stack trace per acquire). Default false. `MPILOCK_LEAK_STACKS`.
+   */
+  leakStacks?: boolean;
+  /** Process: the progress thread's first pause between polls, in µs. Default 1. `MPILOCK_MIN_BACKOFF_US`. */
+  minBackoffUs?: number;
+  /** Process: its longest pause between polls, in µs. Default 1000. `MPILOCK_MAX_BACKOFF_US`. */
+  maxBackoffUs?: number;
+  /**
+   * Process: how often the rank hosting the counters lets MPI progress while idle, in µs
+   * (0: never). Default 1000. `MPILOCK_IDLE_PROGRESS_US`.
+   */
+  idleProgressUs?: number;
+  /**
+   * Process: biased reads (a rank keeps its global read hold after its last local reader
+   * until a writer asks; its revocation needs every rank to make MPI progress, which ranks
+   * that sleep do not under emulated atomics such as `--mca osc pt2pt`). Default false.
+   * `MPILOCK_READ_BIAS`.
+   */
+  readBias?: boolean;
 }
 
 /** Tuning of the native progress thread; read once, when MPI starts. */
@@ -57,57 +93,12 @@ export interface ProgressOptions {
   maxBackoffUs: number;
   /** How often the rank hosting the counters lets MPI progress while idle (0: never). */
   idleProgressUs: number;
-  /**
-   * Keep a rank's global read hold after its last local reader until a writer asks
-   * (opt-in, `MPILOCK_READ_BIAS=1`: its revocation needs every rank to make MPI progress,
-   * which ranks that sleep do not under emulated atomics such as `--mca osc pt2pt`).
-   */
+  /** Biased reads (the `readBias` setting). */
   biasedReads: boolean;
 }
 
-export const defaultSyncOptions = {
-  master: 0,
-  backend: "auto" as BackendChoice,
-  stateIntervalMs: 100,
-  closeTimeout: 30_000,
-};
-
-/** `closeTimeout` when the caller gave none: `MPILOCK_CLOSE_TIMEOUT_MS`, else the default. */
-export function defaultCloseTimeout(): number {
-  const fromEnv = envNumber("MPILOCK_CLOSE_TIMEOUT_MS");
-  return fromEnv !== undefined && fromEnv > 0 ? fromEnv : defaultSyncOptions.closeTimeout;
-}
-
-export const defaultProgressOptions: ProgressOptions = {
-  minBackoffUs: 1,
-  maxBackoffUs: 1000,
-  idleProgressUs: 1000,
-  biasedReads: false,
-};
-
-function envNumber(name: string): number | undefined {
-  const raw = process.env[name];
-  if (raw === undefined || raw === "") return undefined;
-  const value = Number(raw);
-  return Number.isFinite(value) && value >= 0 ? value : undefined;
-}
-
-/** Progress options, with `MPILOCK_MIN_BACKOFF_US`, `MPILOCK_MAX_BACKOFF_US` and
- * `MPILOCK_IDLE_PROGRESS_US` from the environment taking precedence. */
-export function progressOptionsFromEnv(): ProgressOptions {
-  return {
-    minBackoffUs: envNumber("MPILOCK_MIN_BACKOFF_US") ?? defaultProgressOptions.minBackoffUs,
-    maxBackoffUs: envNumber("MPILOCK_MAX_BACKOFF_US") ?? defaultProgressOptions.maxBackoffUs,
-    idleProgressUs: envNumber("MPILOCK_IDLE_PROGRESS_US") ?? defaultProgressOptions.idleProgressUs,
-    biasedReads: process.env.MPILOCK_READ_BIAS === "1",
-  };
-}
-
 /** The options of one controller, checked, with defaults filled in. */
-export interface ControllerOptions {
+export interface ControllerOptions extends ControllerSettings {
   master: number;
-  backend: BackendChoice;
-  trace: string | undefined;
   stateIntervalMs: number;
-  closeTimeout: number;
 }

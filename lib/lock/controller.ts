@@ -119,7 +119,7 @@ export class WindowController implements AsyncDisposable {
   constructor(
     backend: WindowBackend,
     options: Pick<ControllerOptions, "trace" | "stateIntervalMs"> &
-      Partial<Pick<ControllerOptions, "closeTimeout">>,
+      Partial<Pick<ControllerOptions, "closeTimeout" | "leakStacks">>,
   ) {
     this.#closeTimeout = options.closeTimeout ?? Infinity;
     this.backend = backend;
@@ -128,6 +128,7 @@ export class WindowController implements AsyncDisposable {
     this.master = backend.master;
     this.#observer = new LockObserver(backend, options.stateIntervalMs);
     this.#scheduler = new RankScheduler(backend, this.#observer.events, this.#observer.stats);
+    this.#scheduler.leaks.captureStacks = options.leakStacks ?? false;
     if (options.trace) {
       this.tracePath = nextTracePath(options.trace);
       this.#trace = new TraceCollector(this.#observer.events, this.tracePath);

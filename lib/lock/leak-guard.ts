@@ -1,7 +1,5 @@
 import type { Holder } from "./holder.js";
 
-/** `MPILOCK_LEAK_STACKS=1`: remember where each lock was asked for (costs a stack per acquire). */
-const captureStacks = process.env.MPILOCK_LEAK_STACKS === "1";
 let warned = false;
 
 /**
@@ -21,6 +19,8 @@ export class LeakGuard {
   #pending: LockHandleLike[] = [];
   #scheduled = false;
   readonly #flush = () => this.flush();
+  /** The `leakStacks` setting: remember where each lock was asked for (a stack per acquire). */
+  captureStacks = false;
 
   /** `release` gives the lock of a collected handle back; false when it was not held. */
   constructor(release: (holder: Holder) => boolean) {
@@ -32,7 +32,7 @@ export class LeakGuard {
   /** Called for every new handle. */
   watch(handle: LockHandleLike): void {
     // Formatted at once: an Error's unformatted frames would keep the handle reachable.
-    if (captureStacks) handle.holder.origin = new Error("acquired here").stack;
+    if (this.captureStacks) handle.holder.origin = new Error("acquired here").stack;
     this.#pending.push(handle);
     if (this.#pending.length >= flushEvery) this.flush();
     else if (!this.#scheduled) {
@@ -69,7 +69,7 @@ function warnOnce(holder: Holder): void {
         .slice(1)
         .filter((frame) => !/LeakGuard\.watch|new LockHandle|#acquire|#try\b/.test(frame))
         .join("\n")}`
-    : "Run with MPILOCK_LEAK_STACKS=1 to see where it was asked for.";
+    : "Run with MPILOCK_LEAK_STACKS=1 (or sync({ leakStacks: true })) to see where it was asked for.";
   process.emitWarning(
     `a ${holder.kind} lock handle was garbage-collected without release(); the lock was ` +
       `released now. Release handles with \`await using\`, the callback form or release(). ` +

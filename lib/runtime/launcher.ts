@@ -1,3 +1,5 @@
+import type { Environment } from "../config/environment.js";
+
 /** What the environment says about an MPI launcher (mpirun, mpiexec, srun). */
 export interface LaunchInfo {
   /** Started by an MPI launcher. */
@@ -15,7 +17,8 @@ const markerVariables = [
   "HYDI_CONTROL_FD",
 ];
 
-export function launchInfo(env: NodeJS.ProcessEnv = process.env): LaunchInfo {
+/** `env`: the environment as lib/config read it when the runtime opened. */
+export function launchInfo(env: Environment): LaunchInfo {
   const sizeName = sizeVariables.find((name) => env[name] !== undefined);
   const launched =
     sizeName !== undefined || markerVariables.some((name) => env[name] !== undefined);

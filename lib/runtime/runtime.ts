@@ -6,7 +6,14 @@ import { launchInfo } from "./launcher.js";
 import { chooseAddon, mpiNames } from "./mpi/mpi-select.js";
 import { MpiRuntime } from "./mpi/mpi-runtime.js";
 import { loadBinding } from "./mpi/native.js";
-import { type BackendChoice, progressOptionsFromEnv } from "../config/options.js";
+import { applyUcxDefaults, type Environment, snapshotEnvironment } from "../config/environment.js";
+import {
+  checkProcessOptions,
+  type Given,
+  processSettings,
+  readEnvironment,
+} from "../config/settings.js";
+import type { ProcessSettings, WindowSettings } from "../config/table.js";
 import { LocalWindow, type WindowBackend } from "./window-backend.js";
 
 /** What serves the locks of this process: MPI, or one rank in-process. */
@@ -20,8 +27,16 @@ export interface Runtime {
   readonly comms: CommService;
   /** Every rank of the job. */
   readonly world: Communicator;
+  /** The settings of the process, and the variables set, read once when it opened. */
+  readonly config: RuntimeConfig;
   /** Collective over `comm`: a new window (lock counters and communicator) hosted at `master`. */
-  openWindow(master: number, comm: Communicator): Promise<WindowBackend>;
+  openWindow(master: number, comm: Communicator, settings: WindowSettings): Promise<WindowBackend>;
+}
+
+export interface RuntimeConfig {
+  readonly process: ProcessSettings;
+  /** The table's variables that were set: they override each sync()'s options. */
+  readonly environment: Given;
 }
 
 class LocalRuntime implements Runtime {
@@ -30,7 +45,10 @@ class LocalRuntime implements Runtime {
   readonly size = 1;
   readonly comms = new LocalComms();
   readonly world = new Communicator(this.comms, worldId, 0, 1);
-  constructor(readonly description: string) {}
+  constructor(
+    readonly description: string,
+    readonly config: RuntimeConfig,
+  ) {}
   async openWindow(): Promise<WindowBackend> {
     return new LocalWindow();
   }
@@ -39,7 +57,10 @@ class LocalRuntime implements Runtime {
 class MpiBackedRuntime implements Runtime {
   readonly kind = "mpi";
   readonly world: Communicator;
-  constructor(private readonly mpi: MpiRuntime) {
+  constructor(
+    private readonly mpi: MpiRuntime,
+    readonly config: RuntimeConfig,
+  ) {
     this.world = new Communicator(mpi, worldId, mpi.rank, mpi.size);
   }
   get comms(): CommService {
@@ -54,43 +75,34 @@ class MpiBackedRuntime implements Runtime {
   get description(): string {
     return this.mpi.library;
   }
-  async openWindow(master: number, comm: Communicator): Promise<WindowBackend> {
+  async openWindow(
+    master: number,
+    comm: Communicator,
+    settings: WindowSettings,
+  ): Promise<WindowBackend> {
     // One rank: no window traffic at all.
-    return comm.size === 1 ? new LocalWindow() : this.mpi.openWindow(master, comm);
+    return comm.size === 1 ? new LocalWindow() : this.mpi.openWindow(master, comm, settings);
   }
 }
 
 let current: Promise<Runtime> | undefined;
 let warned = false;
 
-function chosenBackend(choice: BackendChoice | undefined): BackendChoice {
-  const fromEnv = process.env.MPILOCK_BACKEND;
-  if (choice) return choice;
-  if (fromEnv === "mpi" || fromEnv === "local" || fromEnv === "auto") return fromEnv;
-  return "auto";
-}
-
-async function open(choice: BackendChoice): Promise<Runtime> {
+async function open(config: RuntimeConfig, env: Environment): Promise<Runtime> {
+  const choice = config.process.backend;
   if (!isMainThread) {
     throw new MpiLockError(
       "ERR_MPILOCK_WORKER_THREAD",
       "mpilock runs on the main thread only: MPI can be initialized once per process",
     );
   }
-  if (choice === "local") return new LocalRuntime("local backend (requested)");
-  const launch = launchInfo();
-  const addon = chooseAddon(); // throws on a mismatch, before any MPI library is loaded
+  if (choice === "local") return new LocalRuntime("local backend (requested)", config);
+  const launch = launchInfo(env);
+  const addon = chooseAddon(env); // throws on a mismatch, before any MPI library is loaded
   // UCX (Open MPI's pml/osc ucx, MPICH's ch4:ucx) installs SIGSEGV/SIGBUS handlers when it
-  // loads, replacing V8's WebAssembly trap handler; an empty list keeps V8's. Its malloc
-  // hooks, installed by MPI_Init on the progress thread while V8's threads allocate, crashed
-  // 3 of 40 MPICH jobs of 4 ranks here (V8 writing to heap memory no longer mapped), 0 of
-  // 65 without. Its mmap hooks (code patched into libc's mmap/munmap while V8's threads
-  // call them) still crashed about 1 in 40 6-rank MPICH jobs and 2 CI runs of 2; 0 of 85
-  // with them off. UCX then cannot watch unmaps, which matters only to memory registration
-  // caches of RDMA networks (set it to "bistro" there). A value the user set is kept.
-  process.env.UCX_ERROR_SIGNALS ??= "";
-  process.env.UCX_MEM_MALLOC_HOOKS ??= "no";
-  process.env.UCX_MEM_MMAP_HOOK_MODE ??= "none";
+  // loads, and hooks malloc and mmap: each broke Node here (the evidence is in
+  // lib/config/table.ts, ucxDefaults). A value the user set is kept.
+  applyUcxDefaults();
   let binding;
   try {
     if (addon === undefined) throw new Error("no build of it in build/openmpi or build/mpich");
@@ -109,9 +121,11 @@ async function open(choice: BackendChoice): Promise<Runtime> {
         code: "MPILOCK_LOCAL_BACKEND",
       });
     }
-    return new LocalRuntime(`local backend: ${reason}`);
+    return new LocalRuntime(`local backend: ${reason}`, config);
   }
-  const mpi = await MpiRuntime.start(binding, progressOptionsFromEnv());
+  const { minBackoffUs, maxBackoffUs, idleProgressUs, readBias } = config.process;
+  const progress = { minBackoffUs, maxBackoffUs, idleProgressUs, biasedReads: readBias };
+  const mpi = await MpiRuntime.start(binding, progress);
   // Safety net for launchers the environment check does not know: a rank of another MPI
   // starts as a singleton of size 1.
   if (launch.size !== undefined && launch.size !== mpi.size) {
@@ -120,11 +134,24 @@ async function open(choice: BackendChoice): Promise<Runtime> {
       `the launcher started ${launch.size} ranks but MPI sees ${mpi.size}: the addon loaded was built for ${built}, not the MPI that launched the job; set MPILOCK_MPI or rebuild with 'npm run build:addon'`,
     );
   }
-  return new MpiBackedRuntime(mpi);
+  return new MpiBackedRuntime(mpi, config);
 }
 
-/** The process's runtime, started by the first call (MPI is initialized once). */
-export function openRuntime(choice?: BackendChoice): Promise<Runtime> {
-  current ??= open(chosenBackend(choice));
-  return current;
+/**
+ * The process's runtime, started by the first call (MPI is initialized once) with the
+ * settings of the process among `code` (checked options); a later call that asks for
+ * other ones is refused.
+ */
+export async function openRuntime(code: Given = {}): Promise<Runtime> {
+  if (current === undefined) {
+    // The environment is read here, once. A bad value (or options that contradict it)
+    // throws before anything starts, so a later call reads and checks again.
+    const env = snapshotEnvironment();
+    const environment = readEnvironment(env);
+    const config = Object.freeze({ process: processSettings(code, environment), environment });
+    current = open(config, env);
+  }
+  const runtime = await current;
+  checkProcessOptions(runtime.config.process, runtime.kind, code, runtime.config.environment);
+  return runtime;
 }

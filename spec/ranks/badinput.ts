@@ -1,7 +1,7 @@
 // Bad input is rejected with ERR_MPILOCK_INVALID_ARGUMENT on every rank, and the job
 // still ends cleanly; a closed controller rejects read() and write() with
 // ERR_MPILOCK_CLOSED. Every outcome is reported, nothing is thrown.
-import { sync, type SyncOptions } from "../../dist/index.js";
+import { sync, type SyncOptions, world } from "../../dist/index.js";
 import { errorInfo, main, report } from "./report.js";
 
 type Outcome = "resolved" | ReturnType<typeof errorInfo>;
@@ -32,12 +32,23 @@ main(async () => {
   syncs["closeTimeout string"] = await outcome(() =>
     sync({ closeTimeout: "30s" } as unknown as SyncOptions),
   );
+  // Unknown keys (a typo would otherwise be ignored) and the table's options.
+  syncs["unknown key"] = await outcome(() => sync({ timout: 100 } as unknown as SyncOptions));
+  syncs["world unknown key"] = await outcome(() => world({ master: 0 } as never));
+  syncs["spinUs -1"] = await outcome(() => sync({ spinUs: -1 }));
+  syncs["bcastChunkBytes 2^31"] = await outcome(() => sync({ bcastChunkBytes: 2 ** 31 }));
+  syncs["readBias string"] = await outcome(() => sync({ readBias: "yes" as never }));
+  syncs["maxBackoffUs < minBackoffUs"] = await outcome(() =>
+    sync({ minBackoffUs: 10, maxBackoffUs: 5 }),
+  );
 
   const ctrl = await sync();
   const { rank, size } = ctrl;
   // ... and after.
   syncs["master size"] = await outcome(() => sync({ master: size }));
   syncs["master -1 again"] = await outcome(() => sync({ master: -1 }));
+  // A setting of the process is fixed once the runtime runs (readBias is off by default).
+  syncs["readBias after start"] = await outcome(() => sync({ readBias: true }));
   if (size > 1) {
     // Ranks that disagree on the master all get the error.
     syncs["masters differ"] = await outcome(() => sync({ master: rank === 0 ? 0 : 1 }));

@@ -5,6 +5,7 @@ import { MpiError } from "../../errors/errors.js";
 import { useWallClock } from "../../observe/lock-events.js";
 import { type Completion, CompletionType, type NativeBinding } from "./native.js";
 import type { ProgressOptions } from "../../config/options.js";
+import type { WindowSettings } from "../../config/table.js";
 import {
   type CounterState,
   type GlobalKind,
@@ -12,9 +13,6 @@ import {
   type TryAnswer,
   type WindowBackend,
 } from "../window-backend.js";
-
-/** Largest broadcast chunk: below MPI's int count limit. `MPILOCK_BCAST_CHUNK` lowers it. */
-const defaultChunkBytes = 1 << 30;
 
 /**
  * The process's MPI runtime: the native progress thread and the stream of its
@@ -118,10 +116,10 @@ export class MpiRuntime implements CommService {
   }
 
   /** Collective over `comm`: creates a window (on a duplicate of it) with counters at `master`. */
-  async openWindow(master: number, comm: CommInfo): Promise<MpiWindow> {
+  async openWindow(master: number, comm: CommInfo, settings: WindowSettings): Promise<MpiWindow> {
     const id = this.nextWindow++;
     await this.run((token) => this.binding.createWindow(token, id, master, comm.id));
-    return new MpiWindow(this, id, master, comm.rank, comm.size);
+    return new MpiWindow(this, id, master, comm.rank, comm.size, settings);
   }
 
   async split(parent: number, request: SplitRequest): Promise<CommInfo | null | "rejected"> {
@@ -143,13 +141,6 @@ export class MpiRuntime implements CommService {
 /** beginLock / pollLock answers (addon/progress_thread.h, ProgressThread::Pending). */
 const Pending = { ThreadPolls: 0, Granted: 1, JsPolls: 2, Busy: 3, Withdrawing: 4 } as const;
 
-/**
- * How long a waiting request is polled from the JavaScript thread (between turns of the
- * event loop) before the progress thread takes it over: a short wait then costs no
- * thread hop. `MPILOCK_SPIN_US` sets it (0: never).
- */
-const defaultSpinMicros = 100;
-
 /** A controller's lock window and communicator in the native runtime. */
 export class MpiWindow implements WindowBackend {
   readonly grants$: Observable<GrantEvent>;
@@ -169,13 +160,14 @@ export class MpiWindow implements WindowBackend {
     readonly master: number,
     rank: number,
     size: number,
+    settings: WindowSettings,
   ) {
     this.rank = rank;
     this.size = size;
-    const chunk = Number(process.env.MPILOCK_BCAST_CHUNK);
-    this.chunkBytes = Number.isInteger(chunk) && chunk > 0 ? chunk : defaultChunkBytes;
-    const spin = Number(process.env.MPILOCK_SPIN_US ?? defaultSpinMicros);
-    this.spinMs = Number.isFinite(spin) && spin >= 0 ? spin / 1000 : defaultSpinMicros / 1000;
+    this.chunkBytes = settings.bcastChunkBytes;
+    // A waiting request is polled here (between turns of the event loop) for spinUs before
+    // the progress thread takes it over: a short wait then costs no thread hop.
+    this.spinMs = settings.spinUs / 1000;
     const fromThread = runtime.completions$.pipe(
       filter(
         (c) =>

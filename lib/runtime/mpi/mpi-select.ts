@@ -4,7 +4,9 @@
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
-import { InvalidArgumentError, MpiMismatchError } from "../../errors/errors.js";
+import type { Environment } from "../../config/environment.js";
+import { addonSelection } from "../../config/settings.js";
+import { MpiMismatchError } from "../../errors/errors.js";
 
 export type MpiKind = "openmpi" | "mpich";
 export const mpiKinds: readonly MpiKind[] = ["openmpi", "mpich"];
@@ -19,10 +21,10 @@ export interface LauncherMpi {
   evidence: string;
 }
 
-const firstSet = (env: NodeJS.ProcessEnv, names: string[]) =>
+const firstSet = (env: Environment, names: string[]) =>
   names.find((name) => env[name] !== undefined);
 
-export function launcherMpi(env: NodeJS.ProcessEnv = process.env): LauncherMpi | undefined {
+export function launcherMpi(env: Environment): LauncherMpi | undefined {
   const ompi = firstSet(env, ["OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_RANK"]);
   if (ompi) return { kind: "openmpi", certain: true, evidence: ompi };
   // Hydra (mpiexec of MPICH) sets these next to PMI_*; Slurm's srun does not.
@@ -37,9 +39,9 @@ export function launcherMpi(env: NodeJS.ProcessEnv = process.env): LauncherMpi |
   return undefined;
 }
 
-/** The addon built for `kind`: `<dir>/<kind>/mpilock.node`, dir defaulting to build/. */
-export function addonFile(kind: MpiKind, env: NodeJS.ProcessEnv = process.env): string {
-  const dir = env.MPILOCK_ADDON_DIR;
+/** The addon built for `kind`: `<dir>/<kind>/mpilock.node`, dir (MPILOCK_ADDON_DIR) defaulting to build/. */
+export function addonFile(kind: MpiKind, env: Environment): string {
+  const dir = addonSelection(env).addonDir;
   return dir
     ? `${dir.replace(/\/+$/, "")}/${kind}/mpilock.node`
     : fileURLToPath(new URL(`../build/${kind}/mpilock.node`, import.meta.url));
@@ -59,23 +61,18 @@ const buildHint = (kind: MpiKind) =>
 /**
  * Picks the addon build, or throws {@link MpiMismatchError} (one line) when the launcher's
  * MPI or `MPILOCK_MPI` names an MPI that has no build, or the two disagree. Returns
- * undefined when no build exists at all and nothing asks for one.
+ * undefined when no build exists at all and nothing asks for one. `env`: the environment
+ * as lib/config read it (a bad MPILOCK_MPI is its InvalidArgumentError).
  */
 export function chooseAddon(
-  env: NodeJS.ProcessEnv = process.env,
+  env: Environment,
   exists: (path: string) => boolean = existsSync,
 ): AddonChoice | undefined {
-  if (env.MPILOCK_ADDON) return { path: env.MPILOCK_ADDON, reason: "MPILOCK_ADDON" };
+  const { addon, mpi: kind } = addonSelection(env);
+  if (addon) return { path: addon, reason: "MPILOCK_ADDON" };
   const built = mpiKinds.filter((kind) => exists(addonFile(kind, env)));
   const launcher = launcherMpi(env);
-  const requested = env.MPILOCK_MPI;
-  if (requested !== undefined && requested !== "") {
-    if (!mpiKinds.includes(requested as MpiKind)) {
-      throw new InvalidArgumentError(
-        `MPILOCK_MPI must be ${mpiKinds.join(" or ")}, not '${requested}'`,
-      );
-    }
-    const kind = requested as MpiKind;
+  if (kind !== undefined) {
     if (launcher?.certain && launcher.kind !== kind) {
       throw new MpiMismatchError(
         `MPILOCK_MPI=${kind} but this process was started by ${mpiNames[launcher.kind]}'s launcher (${launcher.evidence} is set): unset MPILOCK_MPI or launch with ${mpiNames[kind]}'s mpirun`,

@@ -1,64 +1,16 @@
 import { isMainThread } from "node:worker_threads";
 
-import { Communicator, type CommService, LocalComms, worldId } from "./communicator.js";
+import type { Runtime } from "./backend.js";
 import { MpiLockError, MpiMismatchError, MpiUnavailableError } from "../errors/errors.js";
 import { launchInfo } from "./launcher.js";
+import { LocalRuntime } from "./local/local-runtime.js";
 import { chooseAddon, mpiNames } from "./mpi/mpi-select.js";
 import { MpiRuntime } from "./mpi/mpi-runtime.js";
 import { loadBinding } from "./mpi/native.js";
 import { type BackendChoice, progressOptionsFromEnv } from "../config/options.js";
-import { LocalWindow, type WindowBackend } from "./window-backend.js";
+import type { RuntimeInfo } from "./runtime-info.js";
 
-/** What serves the locks of this process: MPI, or one rank in-process. */
-export interface Runtime {
-  readonly kind: "mpi" | "local";
-  readonly rank: number;
-  readonly size: number;
-  /** The MPI library's version string, or why MPI is not used. */
-  readonly description: string;
-  /** Makes and frees this runtime's communicators. */
-  readonly comms: CommService;
-  /** Every rank of the job. */
-  readonly world: Communicator;
-  /** Collective over `comm`: a new window (lock counters and communicator) hosted at `master`. */
-  openWindow(master: number, comm: Communicator): Promise<WindowBackend>;
-}
-
-class LocalRuntime implements Runtime {
-  readonly kind = "local";
-  readonly rank = 0;
-  readonly size = 1;
-  readonly comms = new LocalComms();
-  readonly world = new Communicator(this.comms, worldId, 0, 1);
-  constructor(readonly description: string) {}
-  async openWindow(): Promise<WindowBackend> {
-    return new LocalWindow();
-  }
-}
-
-class MpiBackedRuntime implements Runtime {
-  readonly kind = "mpi";
-  readonly world: Communicator;
-  constructor(private readonly mpi: MpiRuntime) {
-    this.world = new Communicator(mpi, worldId, mpi.rank, mpi.size);
-  }
-  get comms(): CommService {
-    return this.mpi;
-  }
-  get rank(): number {
-    return this.mpi.rank;
-  }
-  get size(): number {
-    return this.mpi.size;
-  }
-  get description(): string {
-    return this.mpi.library;
-  }
-  async openWindow(master: number, comm: Communicator): Promise<WindowBackend> {
-    // One rank: no window traffic at all.
-    return comm.size === 1 ? new LocalWindow() : this.mpi.openWindow(master, comm);
-  }
-}
+export type { Runtime } from "./backend.js";
 
 let current: Promise<Runtime> | undefined;
 let warned = false;
@@ -120,11 +72,20 @@ async function open(choice: BackendChoice): Promise<Runtime> {
       `the launcher started ${launch.size} ranks but MPI sees ${mpi.size}: the addon loaded was built for ${built}, not the MPI that launched the job; set MPILOCK_MPI or rebuild with 'npm run build:addon'`,
     );
   }
-  return new MpiBackedRuntime(mpi);
+  return mpi;
 }
 
 /** The process's runtime, started by the first call (MPI is initialized once). */
 export function openRuntime(choice?: BackendChoice): Promise<Runtime> {
   current ??= open(chosenBackend(choice));
   return current;
+}
+
+/**
+ * Collective over every rank: what this process runs on (MPI, its thread level, its
+ * one-sided component, ranks per node), for `mpilock doctor`. Internal: not exported by
+ * lib/index.ts.
+ */
+export async function runtimeInfo(choice?: BackendChoice): Promise<RuntimeInfo> {
+  return (await openRuntime(choice)).info();
 }

@@ -44,7 +44,8 @@ export class MpiWindow implements WindowBackend {
   private readonly spinMs: number;
   /** Outcomes of requests not granted at once: from the progress thread, or polled here. */
   private readonly grants = new Subject<GrantEvent>();
-  private readonly samples = new Subject<CounterState>();
+  /** Every state sample the progress thread delivered for this window. */
+  readonly samples = new Subject<CounterState>();
   /** The token of this window's free, once asked for. */
   private freeToken = 0;
   /** The seq this thread polls, per kind (-1: none). */

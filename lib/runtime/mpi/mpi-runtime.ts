@@ -1,3 +1,5 @@
+import { inspect } from "node:util";
+
 import type { Runtime } from "../backend.js";
 import { useWallClock } from "../clock.js";
 import {
@@ -94,6 +96,17 @@ export class MpiRuntime implements Runtime, CommService, WindowRuntime {
         }
         if (failure) throw failure.error;
       }, options);
+      // An uncaught error ends the process through 'exit', whose shutdown below waits for
+      // every other rank to close; Node prints the error only after that. Say it at once.
+      process.on("uncaughtExceptionMonitor", (error, origin) => {
+        if (!runtime || runtime.size === 1 || process.listenerCount("uncaughtException") > 0) {
+          return;
+        }
+        const what = origin === "unhandledRejection" ? "unhandled rejection" : "uncaught exception";
+        process.stderr.write(
+          `mpilock: rank ${runtime.rank} of ${runtime.size}: ${what}; the process ends once the other ranks have closed:\n${inspect(error)}\n`,
+        );
+      });
       // Stop the thread and finalize MPI on every way out: a natural end,
       // process.exit() and an uncaught exception all emit 'exit'. A window whose close()
       // timed out cannot be freed (its collective would wait forever): abort the job.

@@ -5,9 +5,10 @@
   "targets": [
     {
       "target_name": "mpilock",
-      # Every addon/*.cc, so a new source file needs no edit here.
+      # Every .cc under addon/ (node/, runtime/, lock/, collectives/, protocol/), so a
+      # new source file needs no edit here. Includes are written from addon/.
       "sources": [
-        "<!@(node -p \"require('fs').readdirSync('addon').filter(function (f) { return f.endsWith('.cc'); }).sort().map(function (f) { return 'addon/' + f; }).join(' ')\")"
+        "<!@(node -p \"require('fs').readdirSync('addon', { recursive: true }).filter(function (f) { return f.endsWith('.cc'); }).sort().map(function (f) { return 'addon/' + f; }).join(' ')\")"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

@@ -1,5 +1,5 @@
 // The floor of the lock workloads in bench/run.mjs: the library's own lock algorithm
-// (addon/phase_fair_lock.h) on the library's own window atomics (addon/window_atomics.h),
+// (addon/lock/phase_fair_lock.h) on its own window atomics (addon/lock/window_atomics.h),
 // with the same MPI calls (MPI_Win_allocate of kWindowSlots int64 per rank with
 // accumulate_ops=same_op_no_op, one MPI_Win_lock_all(MPI_MODE_NOCHECK) epoch,
 // MPI_Fetch_and_op + MPI_Win_flush on the master's counters), driven from C++ with busy
@@ -21,9 +21,9 @@
 #include <string>
 #include <vector>
 
-#include "phase_fair_lock.h"
-#include "read_bias.h"
-#include "window_atomics.h"
+#include "lock/phase_fair_lock.h"
+#include "lock/read_bias.h"
+#include "lock/window_atomics.h"
 
 using mpilock::PhaseFairLock;
 using mpilock::WindowAtomics;
@@ -119,7 +119,7 @@ int main(int argc, char** argv) {
   const double warmupMs = std::atof(argv[4]);
   const uint32_t seed = static_cast<uint32_t>(std::atol(argv[5]) + rank);
 
-  // The window exactly as addon/window_ops.cc makes it.
+  // The window exactly as addon/collectives/window_ops.cc makes it.
   MPI_Info info;
   MPI_Info_create(&info);
   MPI_Info_set(info, "accumulate_ops", "same_op_no_op");

@@ -1,7 +1,7 @@
 /*
- * Model of the lock: addon/phase_fair_lock.h (phase-fair ticket readers-writer lock, PF-T),
- * the request slots of addon/lock_window.cc (begin, poll, withdraw, endRead, endWrite,
- * watchCached) and the biased reads of addon/read_bias.h. Each statement marked "C++:"
+ * Model of the lock: addon/lock/phase_fair_lock.h (phase-fair ticket readers-writer lock, PF-T),
+ * the request slots of addon/lock/lock_window.cc (begin, poll, withdraw, endRead, endWrite,
+ * watchCached) and the biased reads of addon/lock/read_bias.h. Each statement marked "C++:"
  * is one MPI call of the implementation (MPI_Fetch_and_op or MPI_Get_accumulate + flush,
  * or a load of this rank's own window); local steps are folded into the global step
  * before or after them (they commute with every other rank's steps). The C++ names this

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Builds the native addon once per MPI installed here, with node-gyp and binding.gyp:
-// build/openmpi/mpilock.node and build/mpich/mpilock.node (lib/mpi-select.ts picks one at
-// run time from the launcher's environment, or MPILOCK_MPI).
+// build/openmpi/mpilock.node and build/mpich/mpilock.node (lib/runtime/mpi/mpi-select.ts
+// picks one at run time from the launcher's environment, or MPILOCK_MPI).
 //
 //   node scripts/build-addon.mjs               build for every MPI found; exit 1 on failure
 //   node scripts/build-addon.mjs --if-missing  (npm's install script) build only the
@@ -54,7 +54,7 @@ if (ifMissing && mpis.length > 0 && wanted.length === 0) {
   console.log(`mpilock: native addon up to date (${mpis.map((m) => m.kind).join(", ")})`);
   process.exit(0);
 }
-if (addonSources().length === 0) giveUp("no addon/*.cc sources");
+if (addonSources().length === 0) giveUp("no .cc sources under addon/");
 if (!canResolve("node-addon-api")) {
   giveUp("node-addon-api is not installed (run npm install)");
 }

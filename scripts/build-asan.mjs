@@ -3,7 +3,7 @@
 // normal build/, which stays as it is), for scripts/test-asan.mjs. A plain g++ call with
 // the flags binding.gyp uses, since node-gyp always builds into build/.
 //
-//   node scripts/build-asan.mjs           build when missing or older than addon/*
+//   node scripts/build-asan.mjs           build when missing or older than anything under addon/
 //   node scripts/build-asan.mjs --force   always
 import { spawnSync } from "node:child_process";
 import { mkdirSync } from "node:fs";

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Runs clang-format on addon/*.cc and addon/*.h (style: .clang-format).
+// Runs clang-format on the .cc and .h files under addon/ (style: .clang-format).
 //   --check  clang-format --dry-run --Werror (exit 1 when a file needs formatting)
 //   --fix    clang-format -i
 // Binary: the npm package clang-format (a static clang-format 15 for linux x64, macOS,
@@ -15,11 +15,11 @@ if (mode !== "--check" && mode !== "--fix") {
   console.error("usage: node scripts/clang-format.mjs --check|--fix");
   process.exit(2);
 }
-const files = listFiles(join(root, "addon"), (n) => /\.(cc|h)$/.test(n))
+const files = listFiles(join(root, "addon"), (n) => /\.(cc|h)$/.test(n), true)
   .map((f) => relative(root, f))
   .sort();
 if (files.length === 0) {
-  console.log("clang-format: no addon/*.cc or addon/*.h files");
+  console.log("clang-format: no .cc or .h files under addon/");
   process.exit(0);
 }
 

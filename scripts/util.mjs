@@ -66,8 +66,9 @@ export const mpiKinds = ["openmpi", "mpich"];
 
 export const addonOutput = (kind) => join(root, "build", kind, "mpilock.node");
 
+/** Every .cc under addon/ (its folders: node/, runtime/, lock/, collectives/, protocol/). */
 export function addonSources() {
-  return listFiles(join(root, "addon"), (n) => n.endsWith(".cc"));
+  return listFiles(join(root, "addon"), (n) => n.endsWith(".cc"), true);
 }
 
 /** True when build/<kind>/mpilock.node is missing or older than one of its inputs. */

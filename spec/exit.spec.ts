@@ -1,7 +1,8 @@
 // A program ends cleanly on every rank: with close(), with a natural exit and no close(),
 // and with process.exit(0) right after its last lock. A rank that ends while it holds the
 // write lock (process.exit(0), an uncaught exception) releases it on the way out: the
-// ranks waiting for it go on, and MPI is finalized once, with no crash.
+// ranks waiting for it go on, and MPI is finalized once, with no crash. An uncaught
+// exception is printed at once, not only once every other rank has closed.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 
@@ -57,4 +58,24 @@ describe.each([1, 2, 4])("ending while holding the write lock, mpirun -np %i", (
       expect(Number(readFileSync(join(dir, "counter"), "utf8"))).toBe(2 * np - 1);
     },
   );
+});
+
+describe("an uncaught exception on one rank, mpirun -np 2", () => {
+  it("is printed at once, while the other rank has not closed yet", async () => {
+    const result = await mpirun("exit", {
+      np: 2,
+      args: [`--dir=${tempDir()}`, "--mode=throw-early"],
+      timeoutMs: JOB_TIMEOUT_MS,
+      allowFailure: true,
+    });
+    expect(result.code).toBe(1);
+    expect(result.signal).toBeNull();
+    // Rank 0 saw the error on rank 1's stderr before it closed (it waits up to 20 s).
+    expect(result.reports).toEqual([expect.objectContaining({ rank: 0, printed: true })]);
+    expect(result.stderr).toMatch(
+      /mpilock: rank 1 of 2: uncaught exception; the process ends once the other ranks have closed/,
+    );
+    expect(result.stderr).toMatch(/Error: thrown before rank 0 closed/);
+    expect(result.stderr).not.toMatch(/MPI_ABORT|exited on signal|SIGSEGV/i);
+  });
 });

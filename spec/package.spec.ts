@@ -80,7 +80,7 @@ describe("the packed package", () => {
     for (const f of [
       "package/dist/index.js",
       "package/dist/index.d.ts",
-      "package/addon/phase_fair_lock.h",
+      "package/addon/lock/phase_fair_lock.h",
       "package/binding.gyp",
       "package/scripts/build-addon.mjs",
       "package/scripts/mpi-flags.mjs",

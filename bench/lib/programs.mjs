@@ -9,7 +9,12 @@ import { join } from "node:path";
 import { listFiles } from "../../scripts/util.mjs";
 import { buildDir, buildIfStale, compilers, root } from "./mpi.mjs";
 
-const addonHeaders = ["phase_fair_lock.h", "window_atomics.h", "read_bias.h", "mpi_headers.h"];
+const addonHeaders = [
+  "lock/phase_fair_lock.h",
+  "lock/window_atomics.h",
+  "lock/read_bias.h",
+  "runtime/mpi_headers.h",
+];
 
 export const programs = {
   floor: join(buildDir, "floor"),

@@ -1,5 +1,7 @@
 import { Observable, Subject } from "rxjs";
 
+import { monotonicNow } from "../runtime/clock.js";
+
 /**
  * What a lock event is about: a read or write lock, or a fence (singleWrite).
  *
@@ -47,33 +49,6 @@ export interface LockEvent {
   depth: number;
   /** Granted at once because an enclosing holder covered it. */
   nested: boolean;
-}
-
-/** Epoch milliseconds at performance.now() = 0 (see {@link useWallClock}). */
-let epochAtZero = performance.timeOrigin;
-
-/** Monotonic wall-clock milliseconds (see LockEvent.time). */
-export function monotonicNow(): number {
-  return epochAtZero + performance.now();
-}
-
-/**
- * Puts event times on a clock that every process of the machine shares: the wall clock
- * read as an offset to CLOCK_MONOTONIC in one go (`wallMinusMonotonicMs`, from the addon).
- * performance.timeOrigin alone differs between processes by up to ~0.5 ms.
- */
-export function useWallClock(wallMinusMonotonicMs: number): void {
-  let best = { gap: Number.POSITIVE_INFINITY, origin: 0 };
-  for (let i = 0; i < 5; i++) {
-    const before = performance.now();
-    const mono = Number(process.hrtime.bigint()) / 1e6;
-    const after = performance.now();
-    if (after - before < best.gap) {
-      // CLOCK_MONOTONIC (process.hrtime) when performance.now() was 0.
-      best = { gap: after - before, origin: mono - (before + after) / 2 };
-    }
-  }
-  epochAtZero = wallMinusMonotonicMs + best.origin;
 }
 
 /**

@@ -1,12 +1,7 @@
 import { defer, EMPTY, finalize, map, type Observable, share, Subject, takeUntil } from "rxjs";
 
-import {
-  EventHub,
-  type FenceTrack,
-  lockEvent,
-  type LockEvent,
-  monotonicNow,
-} from "./lock-events.js";
+import { EventHub, type FenceTrack, lockEvent, type LockEvent } from "./lock-events.js";
+import { monotonicNow } from "../runtime/clock.js";
 import { StatsRecorder } from "./lock-stats.js";
 import type { CounterState, WindowBackend } from "../runtime/window-backend.js";
 

@@ -1,8 +1,9 @@
 import { isMainThread } from "node:worker_threads";
 
-import { Communicator, type CommService, LocalComms, worldId } from "./communicator.js";
+import type { Runtime, RuntimeConfig } from "./backend.js";
 import { MpiLockError, MpiMismatchError, MpiUnavailableError } from "../errors/errors.js";
 import { launchInfo } from "./launcher.js";
+import { LocalRuntime } from "./local/local-runtime.js";
 import { chooseAddon, mpiNames } from "./mpi/mpi-select.js";
 import { MpiRuntime } from "./mpi/mpi-runtime.js";
 import { loadBinding } from "./mpi/native.js";
@@ -13,77 +14,9 @@ import {
   processSettings,
   readEnvironment,
 } from "../config/settings.js";
-import type { ProcessSettings, WindowSettings } from "../config/table.js";
-import { LocalWindow, type WindowBackend } from "./window-backend.js";
+import type { RuntimeInfo } from "./runtime-info.js";
 
-/** What serves the locks of this process: MPI, or one rank in-process. */
-export interface Runtime {
-  readonly kind: "mpi" | "local";
-  readonly rank: number;
-  readonly size: number;
-  /** The MPI library's version string, or why MPI is not used. */
-  readonly description: string;
-  /** Makes and frees this runtime's communicators. */
-  readonly comms: CommService;
-  /** Every rank of the job. */
-  readonly world: Communicator;
-  /** The settings of the process, and the variables set, read once when it opened. */
-  readonly config: RuntimeConfig;
-  /** Collective over `comm`: a new window (lock counters and communicator) hosted at `master`. */
-  openWindow(master: number, comm: Communicator, settings: WindowSettings): Promise<WindowBackend>;
-}
-
-export interface RuntimeConfig {
-  readonly process: ProcessSettings;
-  /** The table's variables that were set: they override each sync()'s options. */
-  readonly environment: Given;
-}
-
-class LocalRuntime implements Runtime {
-  readonly kind = "local";
-  readonly rank = 0;
-  readonly size = 1;
-  readonly comms = new LocalComms();
-  readonly world = new Communicator(this.comms, worldId, 0, 1);
-  constructor(
-    readonly description: string,
-    readonly config: RuntimeConfig,
-  ) {}
-  async openWindow(): Promise<WindowBackend> {
-    return new LocalWindow();
-  }
-}
-
-class MpiBackedRuntime implements Runtime {
-  readonly kind = "mpi";
-  readonly world: Communicator;
-  constructor(
-    private readonly mpi: MpiRuntime,
-    readonly config: RuntimeConfig,
-  ) {
-    this.world = new Communicator(mpi, worldId, mpi.rank, mpi.size);
-  }
-  get comms(): CommService {
-    return this.mpi;
-  }
-  get rank(): number {
-    return this.mpi.rank;
-  }
-  get size(): number {
-    return this.mpi.size;
-  }
-  get description(): string {
-    return this.mpi.library;
-  }
-  async openWindow(
-    master: number,
-    comm: Communicator,
-    settings: WindowSettings,
-  ): Promise<WindowBackend> {
-    // One rank: no window traffic at all.
-    return comm.size === 1 ? new LocalWindow() : this.mpi.openWindow(master, comm, settings);
-  }
-}
+export type { Runtime, RuntimeConfig } from "./backend.js";
 
 let current: Promise<Runtime> | undefined;
 let warned = false;
@@ -125,7 +58,7 @@ async function open(config: RuntimeConfig, env: Environment): Promise<Runtime> {
   }
   const { minBackoffUs, maxBackoffUs, idleProgressUs, readBias } = config.process;
   const progress = { minBackoffUs, maxBackoffUs, idleProgressUs, biasedReads: readBias };
-  const mpi = await MpiRuntime.start(binding, progress);
+  const mpi = await MpiRuntime.start(binding, progress, config);
   // Safety net for launchers the environment check does not know: a rank of another MPI
   // starts as a singleton of size 1.
   if (launch.size !== undefined && launch.size !== mpi.size) {
@@ -134,7 +67,7 @@ async function open(config: RuntimeConfig, env: Environment): Promise<Runtime> {
       `the launcher started ${launch.size} ranks but MPI sees ${mpi.size}: the addon loaded was built for ${built}, not the MPI that launched the job; set MPILOCK_MPI or rebuild with 'npm run build:addon'`,
     );
   }
-  return new MpiBackedRuntime(mpi, config);
+  return mpi;
 }
 
 /**
@@ -154,4 +87,13 @@ export async function openRuntime(code: Given = {}): Promise<Runtime> {
   const runtime = await current;
   checkProcessOptions(runtime.config.process, runtime.kind, code, runtime.config.environment);
   return runtime;
+}
+
+/**
+ * Collective over every rank: what this process runs on (MPI, its thread level, its
+ * one-sided component, ranks per node), for `mpilock doctor`. Internal: not exported by
+ * lib/index.ts.
+ */
+export async function runtimeInfo(code: Given = {}): Promise<RuntimeInfo> {
+  return (await openRuntime(code)).info();
 }

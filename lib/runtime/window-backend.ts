@@ -1,10 +1,12 @@
-import { map, type Observable, Subject, timer } from "rxjs";
+import type { Observable } from "rxjs";
 
-/** The two lock kinds of the global readers-writer lock; numbers match the addon. */
-export const GlobalKind = { Read: 0, Write: 1 } as const;
-export type GlobalKind = (typeof GlobalKind)[keyof typeof GlobalKind];
+import { LockKind } from "./mpi/protocol.js";
 
-/** What the lock's counters say (addon/phase_fair_lock.h, LockState). */
+/** The two lock kinds of the global readers-writer lock (the addon's LockKind). */
+export const GlobalKind = LockKind;
+export type GlobalKind = LockKind;
+
+/** What the lock's counters say (addon/lock/phase_fair_lock.h, LockState). */
 export interface CounterState {
   /** Readers that entered and did not leave: holding, or waiting out a writer phase. */
   readers: number;
@@ -32,7 +34,8 @@ export interface GrantEvent {
 export type TryAnswer = "granted" | "busy" | "withdrawing" | "pending";
 
 /**
- * One controller's share of the global lock and its collectives. A rank holds at most
+ * One controller's share of the global lock and its collectives: a LocalWindow
+ * (local/local-window.ts) for one rank, an MpiWindow (mpi/mpi-window.ts) for several. A rank holds at most
  * one global read and one global write request at a time; the scheduler shares them out.
  */
 export interface WindowBackend {
@@ -62,82 +65,6 @@ export interface WindowBackend {
    * the job at exit rather than hang there.
    */
   abandon(): void;
-  /** The lock counters (readIn, readOut, writeIn, writeOut), where this rank can see them. */
-  counters(): number[] | null;
   /** Samples of the global lock state every `intervalMs`, taken only while subscribed. */
   sampleState(intervalMs: number): Observable<CounterState>;
-}
-
-/**
- * A job of one rank: the global lock is this process's only, collectives are immediate.
- * Its one global read and one global write still exclude each other, as across ranks:
- * the scheduler relies on that when a task upgrades a read to a write.
- */
-export class LocalWindow implements WindowBackend {
-  readonly rank = 0;
-  readonly size = 1;
-  readonly master = 0;
-  private readonly grants = new Subject<GrantEvent>();
-  readonly grants$: Observable<GrantEvent> = this.grants.asObservable();
-  private readonly held = [false, false];
-  private readonly waiting: (number | undefined)[] = [undefined, undefined];
-
-  begin(kind: GlobalKind, seq: number): boolean {
-    const other = kind === GlobalKind.Read ? GlobalKind.Write : GlobalKind.Read;
-    if (this.held[other]) {
-      this.waiting[kind] = seq;
-      return false;
-    }
-    this.held[kind] = true;
-    return true;
-  }
-
-  tryBegin(kind: GlobalKind, seq: number): TryAnswer {
-    const other = kind === GlobalKind.Read ? GlobalKind.Write : GlobalKind.Read;
-    if (this.held[other] || this.waiting[other] !== undefined) return "busy";
-    return this.begin(kind, seq) ? "granted" : "busy";
-  }
-
-  end(kind: GlobalKind, downgrade: boolean): void {
-    this.held[kind] = false;
-    if (downgrade) this.held[GlobalKind.Read] = true;
-    const other = kind === GlobalKind.Read ? GlobalKind.Write : GlobalKind.Read;
-    const seq = this.waiting[other];
-    if (seq !== undefined && !this.held[kind]) {
-      this.waiting[other] = undefined;
-      this.held[other] = true;
-      this.grants.next({ kind: other, seq, granted: true });
-    }
-  }
-
-  withdraw(kind: GlobalKind, seq: number): void {
-    if (this.waiting[kind] !== seq) return;
-    this.waiting[kind] = undefined;
-    queueMicrotask(() => this.grants.next({ kind, seq, granted: false }));
-  }
-
-  async barrier(): Promise<void> {}
-  async agree(value: number): Promise<{ low: number; high: number }> {
-    return { low: value, high: value };
-  }
-  async broadcast(_root: number, payload: Uint8Array | null): Promise<Uint8Array> {
-    return payload ?? new Uint8Array(0);
-  }
-  async free(): Promise<void> {}
-  abandon(): void {}
-  counters(): null {
-    return null;
-  }
-  sampleState(intervalMs: number): Observable<CounterState> {
-    return timer(0, intervalMs).pipe(
-      map(() => ({
-        readers: this.held[GlobalKind.Read] ? 1 : 0,
-        writer: this.held[GlobalKind.Write] ? 0 : -1,
-        writersQueued:
-          (this.held[GlobalKind.Write] ? 1 : 0) +
-          (this.waiting[GlobalKind.Write] === undefined ? 0 : 1),
-        phase: 0,
-      })),
-    );
-  }
 }

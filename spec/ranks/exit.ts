@@ -3,6 +3,10 @@
 // With the write lock held by rank 0 while the others wait for it: --mode=exit-held calls
 // process.exit(0), --mode=throw-held throws an uncaught exception; the others then get
 // the lock, increment once more and close.
+// --mode=throw-early: the last rank throws an uncaught exception while rank 0 has not
+// closed yet; rank 0 waits (at most 20 s) for it to appear on that rank's stderr (copied
+// to a file), reports whether it did, then closes.
+import { appendFileSync, existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
 import { sync, type WindowController } from "../../dist/index.js";
@@ -35,6 +39,28 @@ async function endWhileHolding(ctrl: WindowController, dir: string, mode: string
   await ctrl.close();
 }
 
+async function throwEarly(ctrl: WindowController, dir: string) {
+  const { rank, size } = ctrl;
+  const copy = join(dir, "stderr-of-last");
+  if (rank === size - 1) {
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
+      appendFileSync(copy, chunk);
+      return write(chunk, ...rest);
+    }) as typeof process.stderr.write;
+    setTimeout(() => {
+      throw new Error("thrown before rank 0 closed");
+    });
+    await sleep(60_000);
+    return;
+  }
+  const start = Date.now();
+  const printed = () => existsSync(copy) && readFileSync(copy, "utf8").includes("thrown before");
+  while (!printed() && Date.now() - start < 20_000) await sleep(50);
+  report({ rank, size, printed: printed(), waitedMs: Date.now() - start });
+  await ctrl.close();
+}
+
 main(async () => {
   const dir = stringArg("dir");
   const mode = stringArg("mode", "close");
@@ -43,6 +69,7 @@ main(async () => {
   await ctrl.write(() => counter.set(counter.get() + 1));
   const seen = await ctrl.read(() => counter.get());
   if (mode.endsWith("-held")) return endWhileHolding(ctrl, dir, mode, seen);
+  if (mode === "throw-early") return throwEarly(ctrl, dir);
   report({ rank: ctrl.rank, size: ctrl.size, mode, seen });
   if (mode === "close") {
     await ctrl.close();

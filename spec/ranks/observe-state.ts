@@ -5,21 +5,19 @@
 // taken any more. A second subscription period then starts at seq 1 again.
 //
 // The sampling source is counted under the subscription (ctrl.backend.sampleState is
-// wrapped) and, with MPI, the progress thread's own samples are counted in the runtime's
-// completion stream: both must stop when the last subscriber leaves.
+// wrapped) and, with MPI, the progress thread's own samples are counted where the runtime
+// routes this window's Counters completions (MpiWindow's samples subject): both must
+// stop when the last subscriber leaves.
 import { firstValueFrom, type Observable, take, tap, toArray } from "rxjs";
 
 import type { LockState, WindowController } from "../../dist/index.js";
 import { sync } from "../../dist/index.js";
 import { fileBarrier, main, numberArg, report, sleep, stringArg } from "./report.js";
 
-/** Counters (CompletionType.Counters) completions of this window's progress thread. */
-const countersType = 9;
-
 function probe(ctrl: WindowController) {
   const backend = ctrl.backend as unknown as {
-    id?: number;
-    runtime?: { completions$?: Observable<{ type: number; window?: number }> };
+    /** MpiWindow: every Counters completion the progress thread delivered for it. */
+    samples?: Observable<unknown>;
     sampleState: (ms: number) => Observable<unknown>;
   };
   const counts = { sources: 0, active: 0, values: 0, native: -1 };
@@ -34,12 +32,9 @@ function probe(ctrl: WindowController) {
       }),
     );
   };
-  const completions$ = backend.runtime?.completions$;
-  if (completions$) {
+  if (backend.samples) {
     counts.native = 0;
-    completions$.subscribe((c) => {
-      if (c.type === countersType && c.window === backend.id) counts.native++;
-    });
+    backend.samples.subscribe(() => counts.native++);
   }
   return counts;
 }

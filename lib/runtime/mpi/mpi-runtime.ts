@@ -1,58 +1,87 @@
-import { filter, firstValueFrom, map, merge, Observable, Subject } from "rxjs";
+import { inspect } from "node:util";
 
-import { type CommInfo, type CommService, type SplitRequest, worldId } from "../communicator.js";
+import type { Runtime } from "../backend.js";
+import { useWallClock } from "../clock.js";
+import {
+  type CommInfo,
+  Communicator,
+  type CommService,
+  type SplitRequest,
+  worldId,
+} from "../communicator.js";
 import { MpiError } from "../../errors/errors.js";
-import { useWallClock } from "../../observe/lock-events.js";
-import { type Completion, CompletionType, type NativeBinding } from "./native.js";
+import { LocalWindow } from "../local/local-window.js";
+import { type Completion, type NativeBinding } from "./native.js";
+import { MpiWindow, type WindowRuntime } from "./mpi-window.js";
+import { CompletionType } from "./protocol.js";
 import type { ProgressOptions } from "../../config/options.js";
 import type { WindowSettings } from "../../config/table.js";
-import {
-  type CounterState,
-  type GlobalKind,
-  type GrantEvent,
-  type TryAnswer,
-  type WindowBackend,
-} from "../window-backend.js";
+import type { RuntimeConfig } from "../backend.js";
+import { type RuntimeInfo, threadLevels } from "../runtime-info.js";
+import type { WindowBackend } from "../window-backend.js";
 
 /**
- * The process's MPI runtime: the native progress thread and the stream of its
- * completions. Keeps the event loop alive exactly while a completion is awaited.
+ * The process's MPI runtime: the native progress thread, and its completions routed to
+ * their one waiter (a token's operation; a window's grants and samples). Keeps the event
+ * loop alive exactly while a completion is awaited.
  */
-export class MpiRuntime implements CommService {
-  readonly completions$: Observable<Completion>;
-  private readonly subject = new Subject<Completion>();
+export class MpiRuntime implements Runtime, CommService, WindowRuntime {
+  readonly kind = "mpi";
+  readonly world: Communicator;
+  /** Windows whose free (close) timed out and has not completed since. */
+  readonly abandoned = new Set<number>();
   private awaited = 0;
   private nextToken = 1;
   private nextWindow = 0;
-  /** Windows whose free (close) timed out and has not completed since. */
-  readonly abandoned = new Set<number>();
+  private nextComm = worldId + 1;
+  /** Each token-addressed operation in flight, by token. */
+  private readonly waiters = new Map<number, (completion: Completion) => void>();
+  /** Windows open, by id: the receivers of their grants and samples. */
+  private readonly windows = new Map<number, MpiWindow>();
   /** Tokens given up on: their completion, if it comes, is not counted. */
   private readonly given = new Set<number>();
-  private nextComm = worldId + 1;
 
   private constructor(
     readonly binding: NativeBinding,
-    readonly rank: number,
-    readonly size: number,
-    readonly threadLevel: number,
-    readonly library: string,
+    init: Completion,
+    readonly config: RuntimeConfig,
   ) {
-    this.completions$ = this.subject.asObservable();
+    this.rank = init.rank!;
+    this.size = init.size!;
+    this.threadLevel = init.threadLevel!;
+    this.library = init.library!.trim();
+    this.oneSided = init.oneSided ?? "";
+    this.oneSidedSetting = init.oneSidedSetting ?? "";
+    this.world = new Communicator(this, worldId, this.rank, this.size);
+  }
+  readonly rank: number;
+  readonly size: number;
+  readonly threadLevel: number;
+  /** MPI_Get_library_version. */
+  readonly library: string;
+  /** The one-sided component MPI will use, "" when it does not say (addon/runtime/one_sided.h). */
+  readonly oneSided: string;
+  readonly oneSidedSetting: string;
+
+  get comms(): CommService {
+    return this;
+  }
+
+  get description(): string {
+    return this.library;
   }
 
   /** Starts MPI on the progress thread; resolves once MPI_Init_thread returned. */
-  static start(binding: NativeBinding, options: ProgressOptions): Promise<MpiRuntime> {
+  static start(
+    binding: NativeBinding,
+    options: ProgressOptions,
+    config: RuntimeConfig,
+  ): Promise<MpiRuntime> {
     return new Promise((resolve) => {
       let runtime: MpiRuntime | undefined;
       const deliverOne = (completion: Completion): void => {
         if (completion.type === CompletionType.Init) {
-          runtime = new MpiRuntime(
-            binding,
-            completion.rank!,
-            completion.size!,
-            completion.threadLevel!,
-            completion.library!.trim(),
-          );
+          runtime = new MpiRuntime(binding, completion, config);
           binding.keepAlive(false);
           useWallClock(binding.wallClockOffset());
           resolve(runtime);
@@ -74,6 +103,17 @@ export class MpiRuntime implements CommService {
         }
         if (failure) throw failure.error;
       }, options);
+      // An uncaught error ends the process through 'exit', whose shutdown below waits for
+      // every other rank to close; Node prints the error only after that. Say it at once.
+      process.on("uncaughtExceptionMonitor", (error, origin) => {
+        if (!runtime || runtime.size === 1 || process.listenerCount("uncaughtException") > 0) {
+          return;
+        }
+        const what = origin === "unhandledRejection" ? "unhandled rejection" : "uncaught exception";
+        process.stderr.write(
+          `mpilock: rank ${runtime.rank} of ${runtime.size}: ${what}; the process ends once the other ranks have closed:\n${inspect(error)}\n`,
+        );
+      });
       // Stop the thread and finalize MPI on every way out: a natural end,
       // process.exit() and an uncaught exception all emit 'exit'. A window whose close()
       // timed out cannot be freed (its collective would wait forever): abort the job.
@@ -85,11 +125,23 @@ export class MpiRuntime implements CommService {
   }
 
   private deliver(completion: Completion): void {
+    const { type } = completion;
     // State samples come unasked (and never keep the process alive).
-    if (completion.type !== CompletionType.Counters && !this.given.delete(completion.token)) {
+    if (type === CompletionType.Counters) {
+      this.windows.get(completion.window)?.sampled(completion.state!);
+      return;
+    }
+    if (!this.given.delete(completion.token)) {
       if (--this.awaited === 0) this.binding.keepAlive(false);
     }
-    this.subject.next(completion);
+    if (type === CompletionType.Granted || type === CompletionType.Withdrawn) {
+      const granted = type === CompletionType.Granted;
+      this.windows.get(completion.window)?.granted(completion.kind, completion.seq, granted);
+      return;
+    }
+    const settle = this.waiters.get(completion.token);
+    this.waiters.delete(completion.token);
+    settle?.(completion);
   }
 
   /** Stops waiting for the completion of `token` (it may never come): the process may end. */
@@ -106,7 +158,7 @@ export class MpiRuntime implements CommService {
   /** Starts a token-addressed operation and resolves with its completion. */
   run(start: (token: number) => void): Promise<Completion> {
     const token = this.nextToken++;
-    const done = firstValueFrom(this.completions$.pipe(filter((c) => c.token === token)));
+    const done = new Promise<Completion>((resolve) => this.waiters.set(token, resolve));
     this.expectCompletion();
     start(token);
     return done.then((c) => {
@@ -115,11 +167,30 @@ export class MpiRuntime implements CommService {
     });
   }
 
-  /** Collective over `comm`: creates a window (on a duplicate of it) with counters at `master`. */
-  async openWindow(master: number, comm: CommInfo, settings: WindowSettings): Promise<MpiWindow> {
+  forget(window: number): void {
+    this.windows.delete(window);
+  }
+
+  /**
+   * Collective over `comm`: a window (on a duplicate of it) with counters at `master`; a
+   * communicator of one rank needs none.
+   */
+  async openWindow(
+    master: number,
+    comm: Communicator,
+    settings: WindowSettings,
+  ): Promise<WindowBackend> {
+    if (comm.size === 1) return new LocalWindow();
     const id = this.nextWindow++;
-    await this.run((token) => this.binding.createWindow(token, id, master, comm.id));
-    return new MpiWindow(this, id, master, comm.rank, comm.size, settings);
+    const window = new MpiWindow(this, id, master, comm.rank, comm.size, settings);
+    this.windows.set(id, window);
+    try {
+      await this.run((token) => this.binding.createWindow(token, id, master, comm.id));
+    } catch (error) {
+      this.windows.delete(id);
+      throw error;
+    }
+    return window;
   }
 
   async split(parent: number, request: SplitRequest): Promise<CommInfo | null | "rejected"> {
@@ -136,150 +207,29 @@ export class MpiRuntime implements CommService {
   async free(id: number): Promise<void> {
     await this.run((token) => this.binding.freeComm(token, id));
   }
-}
 
-/** beginLock / pollLock answers (addon/progress_thread.h, ProgressThread::Pending). */
-const Pending = { ThreadPolls: 0, Granted: 1, JsPolls: 2, Busy: 3, Withdrawing: 4 } as const;
-
-/** A controller's lock window and communicator in the native runtime. */
-export class MpiWindow implements WindowBackend {
-  readonly grants$: Observable<GrantEvent>;
-  readonly rank: number;
-  readonly size: number;
-  private readonly chunkBytes: number;
-  private readonly spinMs: number;
-  private readonly polledHere = new Subject<GrantEvent>();
-  /** The token of this window's free, once asked for. */
-  private freeToken = 0;
-  /** The seq this thread polls, per kind (-1: none). */
-  private readonly spinning = [-1, -1];
-
-  constructor(
-    private readonly runtime: MpiRuntime,
-    readonly id: number,
-    readonly master: number,
-    rank: number,
-    size: number,
-    settings: WindowSettings,
-  ) {
-    this.rank = rank;
-    this.size = size;
-    this.chunkBytes = settings.bcastChunkBytes;
-    // A waiting request is polled here (between turns of the event loop) for spinUs before
-    // the progress thread takes it over: a short wait then costs no thread hop.
-    this.spinMs = settings.spinUs / 1000;
-    const fromThread = runtime.completions$.pipe(
-      filter(
-        (c) =>
-          c.window === id &&
-          (c.type === CompletionType.Granted || c.type === CompletionType.Withdrawn),
-      ),
-      map((c) => ({
-        kind: c.kind as GlobalKind,
-        seq: c.seq,
-        granted: c.type === CompletionType.Granted,
-      })),
-    );
-    this.grants$ = merge(fromThread, this.polledHere);
-  }
-
-  begin(kind: GlobalKind, seq: number): boolean {
-    const answer = this.runtime.binding.beginLock(this.id, kind, seq, this.spinMs > 0);
-    if (answer === Pending.Granted) return true;
-    if (answer === Pending.ThreadPolls) this.runtime.expectCompletion();
-    else this.spin(kind, seq);
-    return false;
-  }
-
-  private spin(kind: GlobalKind, seq: number): void {
-    const binding = this.runtime.binding;
-    const deadline = performance.now() + this.spinMs;
-    this.spinning[kind] = seq;
-    const poll = (): void => {
-      if (this.spinning[kind] !== seq) return; // withdrawn meanwhile
-      const answer = binding.pollLock(this.id, kind, seq, performance.now() >= deadline);
-      if (answer === Pending.JsPolls) {
-        setImmediate(poll);
-        return;
-      }
-      this.spinning[kind] = -1;
-      if (answer === Pending.Granted) this.polledHere.next({ kind, seq, granted: true });
-      else this.runtime.expectCompletion();
+  async info(): Promise<RuntimeInfo> {
+    const node = await this.world.splitShared();
+    const ranksPerNode = node.size;
+    await node.free();
+    const mpi = /open mpi/i.test(this.library)
+      ? "openmpi"
+      : /mpich/i.test(this.library)
+        ? "mpich"
+        : "other";
+    return {
+      backend: "mpi",
+      mpi,
+      library: this.library,
+      threadLevel: threadLevels[this.threadLevel] ?? null,
+      oneSided: {
+        component: this.oneSided || null,
+        setting: this.oneSidedSetting || null,
+        supported: true,
+      },
+      rank: this.rank,
+      size: this.size,
+      ranksPerNode,
     };
-    setImmediate(poll);
-  }
-
-  tryBegin(kind: GlobalKind, seq: number): TryAnswer {
-    const answer = this.runtime.binding.tryLock(this.id, kind, seq);
-    if (answer === Pending.Granted) return "granted";
-    if (answer === Pending.Busy) return "busy";
-    this.runtime.expectCompletion();
-    return answer === Pending.Withdrawing ? "withdrawing" : "pending";
-  }
-
-  end(kind: GlobalKind, downgrade: boolean): void {
-    this.runtime.binding.endLock(this.id, kind, downgrade);
-  }
-
-  withdraw(kind: GlobalKind, seq: number): void {
-    if (this.spinning[kind] === seq) {
-      // The progress thread reports the withdrawal of a request polled here, too.
-      this.spinning[kind] = -1;
-      this.runtime.expectCompletion();
-    }
-    this.runtime.binding.withdrawLock(this.id, kind, seq);
-  }
-
-  async barrier(): Promise<void> {
-    await this.runtime.run((token) => this.runtime.binding.barrier(token, this.id));
-  }
-
-  async agree(value: number): Promise<{ low: number; high: number }> {
-    const c = await this.runtime.run((token) => this.runtime.binding.agree(token, this.id, value));
-    return { low: c.low!, high: c.high! };
-  }
-
-  async broadcast(root: number, payload: Uint8Array | null): Promise<Uint8Array> {
-    const source = this.rank === root ? (payload ?? new Uint8Array(0)) : null;
-    // `source` stays referenced here until the completion: the thread reads its memory.
-    const done = await this.runtime.run((token) =>
-      this.runtime.binding.broadcast(token, this.id, root, source, this.chunkBytes),
-    );
-    return source ?? done.payload ?? new Uint8Array(0);
-  }
-
-  async free(): Promise<void> {
-    try {
-      await this.runtime.run((token) => {
-        this.freeToken = token;
-        this.runtime.binding.freeWindow(token, this.id);
-      });
-    } finally {
-      this.runtime.abandoned.delete(this.id);
-    }
-  }
-
-  abandon(): void {
-    if (this.freeToken === 0 || this.runtime.abandoned.has(this.id)) return;
-    this.runtime.abandoned.add(this.id);
-    // The free still waits for the other ranks: it must not keep the process alive.
-    this.runtime.giveUp(this.freeToken);
-  }
-
-  counters(): number[] | null {
-    return this.rank === this.master ? this.runtime.binding.readCounters(this.id) : null;
-  }
-
-  sampleState(intervalMs: number): Observable<CounterState> {
-    return new Observable<CounterState>((subscriber) => {
-      const samples = this.runtime.completions$
-        .pipe(filter((c) => c.type === CompletionType.Counters && c.window === this.id))
-        .subscribe((c) => subscriber.next(c.state!));
-      this.runtime.binding.sampleCounters(this.id, Math.max(1, Math.round(intervalMs * 1000)));
-      return () => {
-        samples.unsubscribe();
-        this.runtime.binding.sampleCounters(this.id, 0);
-      };
-    });
   }
 }

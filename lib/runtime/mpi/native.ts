@@ -1,34 +1,26 @@
 import { createRequire } from "node:module";
 
 import type { ProgressOptions } from "../../config/options.js";
+import type { LockKind, Pending } from "./protocol.js";
 
-/** What the native progress thread reports (see addon/completion.h). */
-export const CompletionType = {
-  Init: 0,
-  WindowCreated: 1,
-  WindowFreed: 2,
-  Granted: 3,
-  Withdrawn: 4,
-  Barrier: 5,
-  Broadcast: 6,
-  Error: 7,
-  Agree: 8,
-  Counters: 9,
-  Comm: 10,
-  CommFreed: 11,
-} as const;
-
+/**
+ * What the native progress thread reports (addon/protocol/completion.h); `type` is a
+ * CompletionType (protocol.ts, generated from addon/protocol/protocol.h).
+ */
 export interface Completion {
   type: number;
   token: number;
   window: number;
-  /** 0 read, 1 write */
-  kind: number;
+  kind: LockKind;
   seq: number;
   rank?: number;
   size?: number;
   threadLevel?: number;
   library?: string;
+  /** Init: the one-sided component MPI will use, "" when it does not say. */
+  oneSided?: string;
+  /** Init: Open MPI's "osc" MCA parameter as set, "" when unset. */
+  oneSidedSetting?: string;
   message?: string;
   payload?: Buffer;
   low?: number;
@@ -36,7 +28,7 @@ export interface Completion {
   state?: { readers: number; writer: number; writersQueued: number; phase: number };
 }
 
-/** The addon's surface: values in, values out (addon/binding.cc). */
+/** The addon's surface: values in, values out (addon/node/binding.cc). */
 export interface NativeBinding {
   start(deliver: (batch: Completion[]) => void, options: ProgressOptions): boolean;
   keepAlive(on: boolean): void;
@@ -62,27 +54,25 @@ export interface NativeBinding {
     payload: Uint8Array | null,
     chunkBytes: number,
   ): void;
-  /** 0: the progress thread polls it, 1: granted, 2: the caller polls it (pollLock). */
-  beginLock(window: number, kind: number, seq: number, callerPolls: boolean): number;
-  /** 0: handed to the progress thread, 1: granted, 2: still pending. */
-  pollLock(window: number, kind: number, seq: number, handOver: boolean): number;
-  /** Only if free now: 0 outcome follows (granted or withdrawn), 1 granted, 3 declined,
-   * 4 declined and a withdrawn completion follows. */
-  tryLock(window: number, kind: number, seq: number): number;
-  endLock(window: number, kind: number, downgrade: boolean): void;
-  withdrawLock(window: number, kind: number, seq: number): void;
-  readCounters(window: number): number[] | null;
+  /** ThreadPolls, Granted, or JsPolls when `callerPolls` (then pollLock it). */
+  beginLock(window: number, kind: LockKind, seq: number, callerPolls: boolean): Pending;
+  /** ThreadPolls (handed over to the progress thread), Granted, or JsPolls (still pending). */
+  pollLock(window: number, kind: LockKind, seq: number, handOver: boolean): Pending;
+  /** Only if free now: ThreadPolls (the outcome follows), Granted, Busy or Withdrawing. */
+  tryLock(window: number, kind: LockKind, seq: number): Pending;
+  endLock(window: number, kind: LockKind, downgrade: boolean): void;
+  withdrawLock(window: number, kind: LockKind, seq: number): void;
   sampleCounters(window: number, intervalMicros: number): void;
   shutdown(): void;
-  /** CLOCK_REALTIME minus CLOCK_MONOTONIC in milliseconds (addon/wall_clock.h). */
+  /** CLOCK_REALTIME minus CLOCK_MONOTONIC in milliseconds (addon/node/wall_clock.h). */
   wallClockOffset(): number;
   /** MPI_Abort(MPI_COMM_WORLD, code) on the progress thread; ends the job. */
   abort(code: number): void;
 }
 
 /**
- * Loads the addon at `path` (lib/mpi-select.ts picks it); throws the loader's error when
- * it is missing or cannot be linked.
+ * Loads the addon at `path` (mpi-select.ts picks it); throws the loader's error when it
+ * is missing or cannot be linked.
  */
 export function loadBinding(path: string): NativeBinding {
   const require = createRequire(import.meta.url);

@@ -1,6 +1,10 @@
 // The MPI runtime of one process: a single progress thread initializes MPI, creates
 // and frees the lock windows, polls waiting lock requests and pending collectives with
 // bounded backoff, and finalizes MPI once. It sleeps when nothing is pending.
+// Its parts, one file each: the thread and its loop (progress_thread.cc), the MPI
+// session (mpi_session.cc), the lock fast path (lock_commands.cc), collectives and the
+// making of windows and communicators (collective_commands.cc), and what it does while
+// idle: state samples, read-bias watching, progress for hosted counters (idle_work.cc).
 //
 // MPI threading: MPI_THREAD_SERIALIZED is requested so that the JavaScript thread can
 // take an uncontended lock synchronously (one remote atomic, no thread hop) under the
@@ -17,10 +21,11 @@
 #include <mutex>
 #include <thread>
 
-#include "collective_ops.h"
-#include "communicators.h"
-#include "completion.h"
-#include "lock_window.h"
+#include "collectives/collective_ops.h"
+#include "collectives/communicators.h"
+#include "lock/lock_window.h"
+#include "protocol/completion.h"
+#include "protocol/protocol.h"
 
 namespace mpilock {
 
@@ -59,14 +64,8 @@ class ProgressThread {
 
   // Lock requests. beginLock answers kGranted (granted synchronously), kJsPolls (pending;
   // the caller polls it with pollLock, asked for by `jsPolls`) or kThreadPolls (pending;
-  // a kGranted or kWithdrawn completion with the same seq follows).
-  enum class Pending : int32_t {
-    kThreadPolls = 0,
-    kGranted = 1,
-    kJsPolls = 2,
-    kBusy = 3,         // tryLock: declined, nothing changed, no completion follows
-    kWithdrawing = 4,  // tryLock: declined; a kWithdrawn completion follows
-  };
+  // a kGranted or kWithdrawn completion with the same seq follows). See protocol.h.
+  using Pending = ::mpilock::Pending;
   Pending beginLock(int32_t window, LockKind kind, uint32_t seq, bool jsPolls);
   // Takes the lock only if it is free now (LockWindow::tryBegin): kGranted, kBusy,
   // kWithdrawing, or kThreadPolls when the thread must do it (contended MPI mutex or
@@ -77,12 +76,10 @@ class ProgressThread {
   void endLock(int32_t window, LockKind kind, bool downgrade);
   // Withdraw the pending request `seq`: a kWithdrawn completion follows, or a kGranted one
   // if the grant won the race (the caller then releases it).
-  bool withdrawLock(int32_t window, LockKind kind, uint32_t seq);
+  void withdrawLock(int32_t window, LockKind kind, uint32_t seq);
   // Samples the window's lock counters every `interval` and reports kCounters
   // completions (zero stops it). Costs nothing while stopped.
   void sampleCounters(int32_t window, std::chrono::microseconds interval);
-  // A snapshot of the lock counters (only meaningful on the master).
-  bool readCounters(int32_t window, int64_t out[kCounterCount]);
 
   // Releases what this rank holds, frees every window collectively, finalizes MPI, and
   // joins the thread. Idempotent; safe from process exit handlers.
@@ -101,11 +98,14 @@ class ProgressThread {
   using Command = std::function<void()>;
 
   void run();
+  // The window `id` (nullptr when unknown or freed) and its lock.
+  Entry* entry(int32_t id);
+  LockWindow* lockWindow(int32_t id);
   // Takes the MPI mutex if it is free within a few tries (the thread holds it only
   // for non-blocking calls); false when contended or FUNNELED.
   bool lockQuickly(std::unique_lock<std::mutex>& lock);
   void report(Completion::Type type, int32_t window, LockKind kind, uint32_t seq);
-  void initialize();
+  void initialize();  // mpi_session.cc
   void finalize();
   void post(Command command);
   bool pollOnce();  // true when something progressed
@@ -120,6 +120,9 @@ class ProgressThread {
   // Takes the samples that are due; returns how long until the next one (or max()).
   std::chrono::microseconds sampleDue(std::chrono::steady_clock::time_point now);
   void idleProgress();
+  // True every kWatchInterval: time to give back cached read holds that were revoked or
+  // went unused (LockWindow::watchCached).
+  bool watchDue(ReadBias::Clock::time_point now);
 
   std::thread thread_;
   Deliver deliver_;

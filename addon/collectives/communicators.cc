@@ -1,4 +1,4 @@
-#include "communicators.h"
+#include "collectives/communicators.h"
 
 namespace mpilock {
 

@@ -5,11 +5,11 @@
 #pragma once
 #include <cstdint>
 
-#include "completion.h"
-#include "mpi_headers.h"
-#include "phase_fair_lock.h"
-#include "read_bias.h"
-#include "window_atomics.h"
+#include "lock/phase_fair_lock.h"
+#include "lock/read_bias.h"
+#include "lock/window_atomics.h"
+#include "protocol/completion.h"
+#include "runtime/mpi_headers.h"
 
 namespace mpilock {
 
@@ -44,7 +44,6 @@ class LockWindow {
   struct PollResult {
     bool granted = false, withdrawn = false;
     uint32_t seq = 0;
-    bool progressed = false;
     // A request that arrived while the old one withdrew was started in its place.
     bool restarted = false, restartGranted = false;
     uint32_t restartSeq = 0;

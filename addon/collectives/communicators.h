@@ -8,7 +8,7 @@
 #include <functional>
 #include <map>
 
-#include "collective_ops.h"
+#include "collectives/collective_ops.h"
 
 namespace mpilock {
 

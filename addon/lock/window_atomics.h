@@ -3,8 +3,8 @@
 #pragma once
 #include <cstdint>
 
-#include "mpi_headers.h"
-#include "phase_fair_lock.h"
+#include "lock/phase_fair_lock.h"
+#include "runtime/mpi_headers.h"
 
 namespace mpilock {
 

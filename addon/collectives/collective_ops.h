@@ -9,8 +9,8 @@
 #include <memory>
 #include <vector>
 
-#include "completion.h"
-#include "mpi_headers.h"
+#include "protocol/completion.h"
+#include "runtime/mpi_headers.h"
 
 namespace mpilock {
 

@@ -1,4 +1,4 @@
-#include "collective_ops.h"
+#include "collectives/collective_ops.h"
 
 #include <algorithm>
 #include <cstring>

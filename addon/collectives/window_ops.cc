@@ -1,4 +1,4 @@
-#include "window_ops.h"
+#include "collectives/window_ops.h"
 
 namespace mpilock {
 

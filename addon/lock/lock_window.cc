@@ -1,8 +1,8 @@
 // Request slots of one rank (begin, poll, withdraw, endRead, endWrite, watchCached): each
 // remote step here is a statement of model/phase_fair_lock.pml (marked "C++:" there).
-#include "lock_window.h"
+#include "lock/lock_window.h"
 
-#include "completion.h"
+#include "protocol/completion.h"
 
 namespace mpilock {
 
@@ -170,7 +170,7 @@ LockWindow::PollResult LockWindow::poll(LockKind kind) {
   if (s.state == State::kPending && !s.jsPolls) {
     if (granted(kind)) {
       s.state = State::kHeld;
-      r.granted = r.progressed = true;
+      r.granted = true;
     }
   } else if (s.state == State::kWithdrawing) {
     bool done;
@@ -182,7 +182,7 @@ LockWindow::PollResult LockWindow::poll(LockKind kind) {
     }
     if (done) {
       s.state = State::kIdle;
-      r.withdrawn = r.progressed = true;
+      r.withdrawn = true;
       if (s.restart) {
         s.restart = false;
         r.restarted = true;

@@ -5,8 +5,8 @@
 #include <functional>
 #include <memory>
 
-#include "collective_ops.h"
-#include "lock_window.h"
+#include "collectives/collective_ops.h"
+#include "lock/lock_window.h"
 
 namespace mpilock {
 

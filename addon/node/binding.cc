@@ -1,9 +1,10 @@
 // Node-API glue: converts values between JavaScript and the native runtime. The MPI
-// runtime lives in progress_thread.cc, the lock algorithm in phase_fair_lock.h.
+// runtime lives in runtime/ (progress_thread.h), the lock algorithm in lock/, the codes
+// exchanged in protocol/protocol.h.
 #include <napi.h>
 
-#include "progress_thread.h"
-#include "wall_clock.h"
+#include "node/wall_clock.h"
+#include "runtime/progress_thread.h"
 
 namespace {
 
@@ -28,6 +29,8 @@ Napi::Object toObject(Napi::Env env, Completion& c) {
       o.Set("size", c.size);
       o.Set("threadLevel", c.threadLevel);
       o.Set("library", c.text);
+      o.Set("oneSided", c.oneSided);
+      o.Set("oneSidedSetting", c.oneSidedSetting);
       break;
     case Completion::Type::kComm:
       o.Set("rank", c.rank);
@@ -126,7 +129,8 @@ int32_t i32(const Napi::CallbackInfo& info, size_t i) {
   return info[i].As<Napi::Number>().Int32Value();
 }
 LockKind kindAt(const Napi::CallbackInfo& info, size_t i) {
-  return i32(info, i) == 1 ? LockKind::kWrite : LockKind::kRead;
+  return i32(info, i) == static_cast<int32_t>(LockKind::kWrite) ? LockKind::kWrite
+                                                                : LockKind::kRead;
 }
 
 // createWindow(token, window, master, comm)
@@ -181,22 +185,21 @@ Napi::Value Broadcast(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// beginLock(window, kind, seq, jsPolls) -> 0 thread polls, 1 granted, 2 caller polls
+// beginLock(window, kind, seq, jsPolls) -> Pending (protocol.h)
 Napi::Value BeginLock(const Napi::CallbackInfo& info) {
   auto pending = ProgressThread::instance().beginLock(i32(info, 0), kindAt(info, 1), u32(info, 2),
                                                       info[3].As<Napi::Boolean>().Value());
   return Napi::Number::New(info.Env(), static_cast<int32_t>(pending));
 }
 
-// pollLock(window, kind, seq, handOver) -> 0 thread polls, 1 granted, 2 caller polls
+// pollLock(window, kind, seq, handOver) -> Pending
 Napi::Value PollLock(const Napi::CallbackInfo& info) {
   auto pending = ProgressThread::instance().pollLock(i32(info, 0), kindAt(info, 1), u32(info, 2),
                                                      info[3].As<Napi::Boolean>().Value());
   return Napi::Number::New(info.Env(), static_cast<int32_t>(pending));
 }
 
-// tryLock(window, kind, seq) -> 0 outcome follows, 1 granted, 3 declined, 4 declined
-// (a withdrawn completion follows)
+// tryLock(window, kind, seq) -> Pending: kThreadPolls, kGranted, kBusy or kWithdrawing
 Napi::Value TryLock(const Napi::CallbackInfo& info) {
   auto pending = ProgressThread::instance().tryLock(i32(info, 0), kindAt(info, 1), u32(info, 2));
   return Napi::Number::New(info.Env(), static_cast<int32_t>(pending));
@@ -211,18 +214,6 @@ Napi::Value EndLock(const Napi::CallbackInfo& info) {
 Napi::Value WithdrawLock(const Napi::CallbackInfo& info) {
   ProgressThread::instance().withdrawLock(i32(info, 0), kindAt(info, 1), u32(info, 2));
   return info.Env().Undefined();
-}
-
-Napi::Value ReadCounters(const Napi::CallbackInfo& info) {
-  int64_t counters[mpilock::kCounterCount];
-  if (!ProgressThread::instance().readCounters(i32(info, 0), counters)) {
-    return info.Env().Null();
-  }
-  Napi::Array out = Napi::Array::New(info.Env(), mpilock::kCounterCount);
-  for (uint32_t i = 0; i < mpilock::kCounterCount; ++i) {
-    out.Set(i, Napi::Number::New(info.Env(), static_cast<double>(counters[i])));
-  }
-  return out;
 }
 
 Napi::Value SampleCounters(const Napi::CallbackInfo& info) {
@@ -260,7 +251,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("tryLock", Napi::Function::New(env, TryLock));
   exports.Set("endLock", Napi::Function::New(env, EndLock));
   exports.Set("withdrawLock", Napi::Function::New(env, WithdrawLock));
-  exports.Set("readCounters", Napi::Function::New(env, ReadCounters));
   exports.Set("sampleCounters", Napi::Function::New(env, SampleCounters));
   exports.Set("shutdown", Napi::Function::New(env, Shutdown));
   exports.Set("wallClockOffset", Napi::Function::New(env, WallClockOffset));

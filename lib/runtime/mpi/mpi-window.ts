@@ -1,0 +1,166 @@
+import { Observable, Subject } from "rxjs";
+
+import { type Completion, type NativeBinding } from "./native.js";
+import { Pending } from "./protocol.js";
+import type { WindowSettings } from "../../config/table.js";
+import {
+  type CounterState,
+  type GlobalKind,
+  type GrantEvent,
+  type TryAnswer,
+  type WindowBackend,
+} from "../window-backend.js";
+
+/** What a window needs of the runtime that made it (MpiRuntime). */
+export interface WindowRuntime {
+  readonly binding: NativeBinding;
+  /** Windows whose free (close) timed out and has not completed since. */
+  readonly abandoned: Set<number>;
+  /** Counts one completion that JavaScript now waits for. */
+  expectCompletion(): void;
+  /** Stops waiting for the completion of `token`. */
+  giveUp(token: number): void;
+  /** Starts a token-addressed operation and resolves with its completion. */
+  run(start: (token: number) => void): Promise<Completion>;
+  /** The window is freed: its grants and samples are no longer routed to it. */
+  forget(window: number): void;
+}
+
+/** A controller's lock window and communicator in the native runtime. */
+export class MpiWindow implements WindowBackend {
+  readonly grants$: Observable<GrantEvent>;
+  readonly rank: number;
+  readonly size: number;
+  private readonly chunkBytes: number;
+  private readonly spinMs: number;
+  /** Outcomes of requests not granted at once: from the progress thread, or polled here. */
+  private readonly grants = new Subject<GrantEvent>();
+  /** Every state sample the progress thread delivered for this window. */
+  readonly samples = new Subject<CounterState>();
+  /** The token of this window's free, once asked for. */
+  private freeToken = 0;
+  /** The seq this thread polls, per kind (-1: none). */
+  private readonly spinning = [-1, -1];
+
+  constructor(
+    private readonly runtime: WindowRuntime,
+    readonly id: number,
+    readonly master: number,
+    rank: number,
+    size: number,
+    settings: WindowSettings,
+  ) {
+    this.rank = rank;
+    this.size = size;
+    this.chunkBytes = settings.bcastChunkBytes;
+    // A waiting request is polled here (between turns of the event loop) for spinUs before
+    // the progress thread takes it over: a short wait then costs no thread hop.
+    this.spinMs = settings.spinUs / 1000;
+    this.grants$ = this.grants.asObservable();
+  }
+
+  /** A Granted or Withdrawn completion of this window, from the progress thread. */
+  granted(kind: GlobalKind, seq: number, granted: boolean): void {
+    this.grants.next({ kind, seq, granted });
+  }
+
+  /** A Counters completion of this window. */
+  sampled(state: CounterState): void {
+    this.samples.next(state);
+  }
+
+  begin(kind: GlobalKind, seq: number): boolean {
+    const answer = this.runtime.binding.beginLock(this.id, kind, seq, this.spinMs > 0);
+    if (answer === Pending.Granted) return true;
+    if (answer === Pending.ThreadPolls) this.runtime.expectCompletion();
+    else this.spin(kind, seq);
+    return false;
+  }
+
+  private spin(kind: GlobalKind, seq: number): void {
+    const binding = this.runtime.binding;
+    const deadline = performance.now() + this.spinMs;
+    this.spinning[kind] = seq;
+    const poll = (): void => {
+      if (this.spinning[kind] !== seq) return; // withdrawn meanwhile
+      const answer = binding.pollLock(this.id, kind, seq, performance.now() >= deadline);
+      if (answer === Pending.JsPolls) {
+        setImmediate(poll);
+        return;
+      }
+      this.spinning[kind] = -1;
+      if (answer === Pending.Granted) this.grants.next({ kind, seq, granted: true });
+      else this.runtime.expectCompletion();
+    };
+    setImmediate(poll);
+  }
+
+  tryBegin(kind: GlobalKind, seq: number): TryAnswer {
+    const answer = this.runtime.binding.tryLock(this.id, kind, seq);
+    if (answer === Pending.Granted) return "granted";
+    if (answer === Pending.Busy) return "busy";
+    this.runtime.expectCompletion();
+    return answer === Pending.Withdrawing ? "withdrawing" : "pending";
+  }
+
+  end(kind: GlobalKind, downgrade: boolean): void {
+    this.runtime.binding.endLock(this.id, kind, downgrade);
+  }
+
+  withdraw(kind: GlobalKind, seq: number): void {
+    if (this.spinning[kind] === seq) {
+      // The progress thread reports the withdrawal of a request polled here, too.
+      this.spinning[kind] = -1;
+      this.runtime.expectCompletion();
+    }
+    this.runtime.binding.withdrawLock(this.id, kind, seq);
+  }
+
+  async barrier(): Promise<void> {
+    await this.runtime.run((token) => this.runtime.binding.barrier(token, this.id));
+  }
+
+  async agree(value: number): Promise<{ low: number; high: number }> {
+    const c = await this.runtime.run((token) => this.runtime.binding.agree(token, this.id, value));
+    return { low: c.low!, high: c.high! };
+  }
+
+  async broadcast(root: number, payload: Uint8Array | null): Promise<Uint8Array> {
+    const source = this.rank === root ? (payload ?? new Uint8Array(0)) : null;
+    // `source` stays referenced here until the completion: the thread reads its memory.
+    const done = await this.runtime.run((token) =>
+      this.runtime.binding.broadcast(token, this.id, root, source, this.chunkBytes),
+    );
+    return source ?? done.payload ?? new Uint8Array(0);
+  }
+
+  async free(): Promise<void> {
+    try {
+      await this.runtime.run((token) => {
+        this.freeToken = token;
+        this.runtime.binding.freeWindow(token, this.id);
+      });
+      this.runtime.forget(this.id);
+    } finally {
+      this.runtime.abandoned.delete(this.id);
+    }
+  }
+
+  abandon(): void {
+    if (this.freeToken === 0 || this.runtime.abandoned.has(this.id)) return;
+    this.runtime.abandoned.add(this.id);
+    // The free still waits for the other ranks: it must not keep the process alive.
+    this.runtime.giveUp(this.freeToken);
+  }
+
+  sampleState(intervalMs: number): Observable<CounterState> {
+    return new Observable<CounterState>((subscriber) => {
+      const samples = this.samples.subscribe((state) => subscriber.next(state));
+      this.runtime.binding.sampleCounters(this.id, Math.max(1, Math.round(intervalMs * 1000)));
+      return () => {
+        samples.unsubscribe();
+        this.runtime.binding.sampleCounters(this.id, 0);
+      };
+    });
+  }
+}

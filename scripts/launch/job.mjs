@@ -44,19 +44,22 @@ function killMarked(marker) {
 }
 
 /**
- * Runs `command argv` in a process group of its own; after `timeoutMs` kills the group
- * (SIGTERM, then SIGKILL). `stdio: "inherit"` hands the terminal over instead of
- * capturing. Resolves with { stdout, stderr, code, signal, ms, timedOut }.
+ * Runs `command argv` in a process group of its own; after `timeoutMs` (Infinity: never)
+ * kills the group (SIGTERM, then SIGKILL). `stdio: "inherit"` hands the terminal over
+ * instead of capturing, in the terminal's process group (Ctrl-C reaches the launcher);
+ * its timeout signals the launcher alone. Resolves with { stdout, stderr, code, signal,
+ * ms, timedOut }.
  */
 export function spawnGroup(command, argv, options = {}) {
   const { env = process.env, timeoutMs = DEFAULT_TIMEOUT_MS, cwd, stdio = "pipe" } = options;
   return new Promise((resolve, reject) => {
     const started = performance.now();
+    const group = stdio !== "inherit";
     const child = spawn(command, argv, {
       cwd,
       env,
-      detached: true, // own process group: a timeout kills the launcher and every rank
-      stdio: stdio === "inherit" ? "inherit" : ["ignore", "pipe", "pipe"],
+      detached: group, // own process group: a timeout kills the launcher and every rank
+      stdio: group ? ["ignore", "pipe", "pipe"] : "inherit",
     });
     let stdout = "";
     let stderr = "";
@@ -65,17 +68,19 @@ export function spawnGroup(command, argv, options = {}) {
     child.stderr?.setEncoding("utf8").on("data", (chunk) => (stderr += chunk));
     const killGroup = (signal) => {
       try {
-        process.kill(-child.pid, signal);
+        process.kill(group ? -child.pid : child.pid, signal);
       } catch {
         // the group is gone already
       }
     };
     let killTimer;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      killGroup("SIGTERM");
-      killTimer = setTimeout(() => killGroup("SIGKILL"), killGraceMs);
-    }, timeoutMs);
+    const timer = Number.isFinite(timeoutMs)
+      ? setTimeout(() => {
+          timedOut = true;
+          killGroup("SIGTERM");
+          killTimer = setTimeout(() => killGroup("SIGKILL"), killGraceMs);
+        }, timeoutMs)
+      : undefined;
     child.on("error", (error) => {
       clearTimeout(timer);
       reject(error);
@@ -85,7 +90,7 @@ export function spawnGroup(command, argv, options = {}) {
       if (killTimer) clearTimeout(killTimer);
       // Ranks that outlived the launcher (they should not) go with their group; Hydra
       // starts its proxies and ranks in sessions of their own: found by marker.
-      killGroup("SIGKILL");
+      if (group) killGroup("SIGKILL");
       killMarked(env.MPILOCK_LAUNCH_JOB);
       resolve({ stdout, stderr, code, signal, ms: performance.now() - started, timedOut });
     });

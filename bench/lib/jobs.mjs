@@ -54,8 +54,10 @@ export function buildIfStale(output, inputs, command, args) {
  * MPILOCK_BACKEND=mpi: a rank that cannot load the addon fails instead of measuring the
  * in-process backend.
  */
-export function launchRanks(ranks, command, { env = {}, timeoutMs = 300_000, reports } = {}) {
+export function launchRanks(ranks, command, options = {}) {
+  const { env = {}, timeoutMs = 300_000, reports, what } = options;
   return runRanks({
+    what,
     np: ranks,
     mpi: benchMpi,
     command,

@@ -55,8 +55,13 @@ export async function findReference(explicit) {
     'sys.stdout.write("MPILOCK-REPORT " + json.dumps({"rank": w.Get_rank(), "size": w.Get_size(), "version": mpilock.__version__}) + "\\n")',
   ].join("\n");
   try {
-    const reports = (await launchRanks(2, [python, "-c", probe], { env, timeoutMs: 60_000 }))
-      .reports;
+    const reports = (
+      await launchRanks(2, [python, "-c", probe], {
+        env,
+        timeoutMs: 60_000,
+        what: `${benchMpi}'s launcher -np 2 ${python} (mpi4py probe)`,
+      })
+    ).reports;
     if (reports.some((r) => r.size !== 2)) {
       return { unavailable: `its mpi4py does not run under ${benchMpi}'s launcher (a world of 1)` };
     }

@@ -82,7 +82,7 @@ const settings = {
   seed: Number(opts.seed),
   holdMs: Number(opts["hold-ms"]),
   idleRepeats: pick("idle-repeats", 3, 1),
-  // Not fewer in --quick: after 100k pairs V8 is still growing its heap (28 MiB of RSS).
+  // Not fewer in --quick: the row's bound (< 5 MiB) is for a million pairs.
   pairs: Number(opts.pairs ?? 1_000_000),
   fenceScale: quick ? 0.2 : 1,
   floor: !opts["no-floor"] && !quick,
@@ -114,7 +114,7 @@ const machine = {
   mpi: `${benchMpi}: ${
     spawnSync(launcher, ["--version"], { encoding: "utf8", env: { ...process.env, ...rootEnv() } })
       .stdout?.split("\n")
-      .find((l) => /Open MPI|Version:/.test(l)) ?? ""
+      .find((l) => /Open ?MPI|OpenRTE|Version:/.test(l)) ?? ""
   }`,
   reference: reference.python
     ? `Python mpilock ${reference.version}, ${spawnSync(reference.python, ["--version"], { encoding: "utf8" }).stdout.trim()}`

@@ -108,7 +108,7 @@ function readRankFiles(dir, kind, np, own) {
 }
 
 /**
- * Launches `command` (the program and its arguments) on `np` ranks; see launch.d.ts.
+ * Launches `command` (the program and its arguments) on `np` ranks (see index.d.mts).
  * Resolves with the launcher's status and each rank's output and exit status.
  */
 export async function launch(options) {

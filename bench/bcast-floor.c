@@ -1,7 +1,7 @@
 /*
- * The floor for bench/fence-bcast.mjs: a plain blocking MPI_Bcast of N bytes from rank 0,
- * timed like the singleWrite() it is compared with (barrier, then the call, on every
- * rank; per run the slowest rank counts).
+ * The floor of the fence-bcast rows (bench/lib/fence.mjs): a plain blocking MPI_Bcast of N
+ * bytes from rank 0, timed like the singleWrite() it is compared with (barrier, then the
+ * call, on every rank; per run the slowest rank counts).
  *
  *   mpirun -np 4 build/bench/bcast-floor SIZE:REPS [SIZE:REPS ...]
  *

@@ -22,6 +22,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 
+import { launcherOf } from "./launch/index.mjs";
+import { which } from "./util.mjs";
+
 const prefix = "mplk";
 const subnet = "10.77.0";
 
@@ -163,7 +166,8 @@ function up({ count = 3, dir, owner = process.ppid } = {}) {
   // The hosts share this machine's cores: each one's daemon would bind its rank to core 0.
   const mpirunArgs = ["--hostfile", hostfile, "--bind-to", "none"];
   for (const [key, value] of Object.entries(mca)) mpirunArgs.push("--mca", key, value);
-  const real = spawnSync("sh", ["-c", "command -v mpirun"], { encoding: "utf8" }).stdout.trim();
+  // Open MPI's own launcher (plain `mpirun` may be MPICH's where that is the default).
+  const real = which(launcherOf("openmpi"));
   const wrapper = join(dir, "bin", "mpirun");
   const quote = (s) => `'${s.replaceAll("'", "'\\''")}'`;
   writeFileSync(

@@ -1,6 +1,7 @@
 // close() while this rank holds and waits: waiters reject with ERR_MPILOCK_CLOSED, what is
 // held is released, MPI stays usable. close() on some ranks only: it rejects with
-// ERR_MPILOCK_CLOSE_TIMEOUT after `closeTimeout`, and the job ends (MPI_Abort at exit).
+// ERR_MPILOCK_CLOSE_TIMEOUT after `closeTimeout`, and the job ends (MPI_Abort at exit, with
+// the exit code of the process, or 1 for 0: the launcher exits with it).
 import { describe, expect, it } from "vitest";
 
 import { mpirun } from "./helpers/mpirun.js";
@@ -51,9 +52,11 @@ describe("close() called on some ranks only", () => {
     expect(r0!.closed).toMatchObject({ message: expect.stringMatching(/not every rank/) });
     expect(r0!.closeMs).toBeGreaterThanOrEqual(limit - 5);
     expect(r0!.closeMs).toBeLessThan(limit + 2000);
-    // Rank 1 would sleep 120 s: the abort ends it, and the job, well before.
-    expect(result.code).not.toBe(0);
+    // Rank 1 would sleep 120 s: the abort ends it, and the job, well before. Rank 0 ends
+    // with code 0, so the library aborts with 1, which both launchers exit with; the
+    // launcher's own words are not checked (Open MPI's lose their help text under load).
+    expect(result.signal).toBeNull();
+    expect(result.code).toBe(1);
     expect(result.ms).toBeLessThan(30_000);
-    expect(result.stderr).toMatch(/MPI_ABORT was invoked on rank 0/);
   });
 });

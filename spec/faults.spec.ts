@@ -7,12 +7,13 @@ import { join } from "node:path";
 
 import { describe, expect, it } from "vitest";
 
-import { mpirun } from "./helpers/mpirun.js";
+import { mpirun, specMpi } from "./helpers/mpirun.js";
 import { JOB_TIMEOUT_MS, useTempDir } from "./helpers/properties.js";
 
 const tempDir = useTempDir();
 /** How soon the job must be over after the kill (it is over in a few seconds here). */
 const BOUND_MS = 30_000;
+const signalName = { 9: "SIGKILL", 15: "SIGTERM" } as const;
 
 describe.each([2, 4])("a rank dies, mpirun -np %i", (np) => {
   it.each([
@@ -30,10 +31,12 @@ describe.each([2, 4])("a rank dies, mpirun -np %i", (np) => {
         allowFailure: true,
       });
       expect(result.ms).toBeLessThan(BOUND_MS);
-      expect(result.code).toBe(128 + signal);
-      expect(result.stderr).toMatch(
-        new RegExp(`process rank ${victim} with PID \\d+ on node \\S+ exited on signal ${signal}`),
-      );
+      // The victim's own status (its wrapper's, scripts/launch/), not the launcher's words.
+      expect(result.exits[victim]).toEqual({ code: null, signal: signalName[signal] });
+      // Open MPI's mpirun exits with the status of the first rank that failed; Hydra's
+      // with that of one it killed in the clean-up.
+      expect(result.code).not.toBe(0);
+      if (specMpi === "openmpi") expect(result.code).toBe(128 + signal);
       // The victim got where it is killed (holding, or waiting).
       expect(result.reports.find((r) => r.rank === victim)).toMatchObject({ role: "victim" });
     },

@@ -65,6 +65,7 @@ describe("spec/helpers/mpirun.ts", () => {
     for (const r of result.reports) expect((r.big as string).length).toBe(100_000);
     expect(result.stdout).toContain("[3] rank 3 says hello");
     expect(result.code).toBe(0);
+    expect(result.exits).toEqual(Array(6).fill({ code: 0, signal: null }));
   });
 
   it("rejects on timeout, names the ranks that did not report, leaves no process", async () => {
@@ -76,10 +77,27 @@ describe("spec/helpers/mpirun.ts", () => {
     expect(survivors()).toEqual([]);
   });
 
-  it("rejects when ranks exit with an error code", async () => {
+  it("rejects when ranks exit with an error code, naming the ranks and their codes", async () => {
+    // The first rank to exit has its status; the launcher may kill the other first.
     await expect(
       mpirun("harness", { np: 2, args: ["--exit-code=3"], timeoutMs: 30_000 }),
-    ).rejects.toThrow(/exited with code [1-9]/);
+    ).rejects.toThrow(/exited with code [1-9]\d* \(rank [01]: code 3(, rank 1: code 3)?\)/);
+  });
+
+  it("gives each rank's own end: the signal that killed it, or its exit code", async () => {
+    const result = await mpirun("harness", {
+      np: 3,
+      args: ["--die=1:SIGKILL"],
+      timeoutMs: 30_000,
+      allowFailure: true,
+    });
+    expect(result.exits).toHaveLength(3);
+    expect(result.exits[1]).toEqual({ code: null, signal: "SIGKILL" });
+    // The others exit 0 by themselves, or are ended by the launcher (no status).
+    for (const rank of [0, 2])
+      expect([null, { code: 0, signal: null }]).toContainEqual(result.exits[rank]);
+    expect(result.code).not.toBe(0);
+    expect(result.reports.map((r) => r.rank)).toEqual([0, 1, 2]);
   });
 
   it("runs a program as one rank with plain node", async () => {

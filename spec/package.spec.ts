@@ -8,7 +8,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { ensureBuilt, REPORT_PREFIX, root, run } from "./helpers/mpirun.js";
+import { runRanks } from "../scripts/launch/index.mjs";
+import { ensureBuilt, REPORT_PREFIX, root } from "./helpers/mpirun.js";
 
 const dir = mkdtempSync(join(tmpdir(), "mpilock-package-"));
 const app = join(dir, "app");
@@ -98,15 +99,20 @@ describe("the packed package", () => {
     ).toBe(true);
     writeFileSync(join(app, "app.mjs"), program);
     const counter = join(app, "counter.txt");
-    const argv = ["-np", "2", "--oversubscribe", process.execPath, join(app, "app.mjs"), counter];
-    const job = await run("mpirun", argv, process.env, 120_000);
-    expect(job.timedOut, job.stderr).toBe(false);
-    expect(job.code, job.stderr).toBe(0);
-    const reports = job.stdout
-      .split("\n")
-      .filter((l) => l.startsWith(REPORT_PREFIX))
-      .map((l) => JSON.parse(l.slice(REPORT_PREFIX.length)) as { rank: number; total: number });
-    expect(reports.map((r) => r.rank).sort()).toEqual([0, 1]);
+    // Through the project's launcher module, which checks the exit and the reports.
+    const job = await runRanks({
+      np: 2,
+      mpi: "openmpi",
+      command: [process.execPath, join(app, "app.mjs"), counter],
+      cwd: app,
+      timeoutMs: 120_000,
+    });
+    const reports = job.reports as unknown as { rank: number; total: number }[];
+    expect(reports.map((r) => r.rank)).toEqual([0, 1]);
+    expect(job.exits).toEqual([
+      { code: 0, signal: null },
+      { code: 0, signal: null },
+    ]);
     for (const r of reports) expect(r.total).toBe(40);
     expect(readFileSync(counter, "utf8")).toBe("40");
   });

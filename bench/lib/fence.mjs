@@ -1,12 +1,12 @@
 // fence-bcast: singleWrite() sharing a Uint8Array of 1 KiB, 1 MiB and 64 MiB from the
-// master, through the rank program of bench/fence-bcast.mjs, next to its floor measured
+// master, through bench/ranks/fence-bcast.mjs, next to its floor measured
 // in the same run: a raw MPI_Bcast of the same bytes (bench/bcast-floor.c, into a buffer
 // that is reused: the true floor), and msgpack's own encode and decode of the same value
 // (the library's msgpackr options), which the issue's target adds to the floor. Per run
 // the slowest rank counts (the step is over when the last rank has the value).
 import { Packr } from "msgpackr";
 
-import { mpirun, mpirunRanks } from "./mpi.mjs";
+import { launchRanks, rankReports } from "./jobs.mjs";
 import { programs } from "./programs.mjs";
 import { formatMs } from "./report.mjs";
 import { median, summary } from "./stats.mjs";
@@ -37,22 +37,26 @@ function msgpackMs(size, reps) {
 }
 
 /** Runs the fence and its floor at `ranks`; returns { rows, raw }. */
-export function fenceRows(ranks, { log }) {
-  const specs = fenceCases.map((c) => `${c.size}:${c.reps}`);
+export async function fenceRows(ranks, { log, fenceScale = 1 }) {
+  const cases = fenceCases.map((c) => ({
+    ...c,
+    reps: Math.max(2, Math.round(c.reps * fenceScale)),
+  }));
+  const specs = cases.map((c) => `${c.size}:${c.reps}`);
   log(`fence-bcast at ${ranks} ranks: MPI_Bcast floor`);
   const floor = new Map();
-  for (const line of mpirun(ranks, [programs.bcastFloor, ...specs]).split("\n")) {
-    if (!line.startsWith("{")) continue;
-    const result = JSON.parse(line);
+  const job = await launchRanks(ranks, [programs.bcastFloor, ...specs], { reports: false });
+  // Rank 0 prints one JSON line per size.
+  for (const line of job.otherLines.stdout) {
+    if (!line.startsWith("[0] {")) continue;
+    const result = JSON.parse(line.slice(4));
     floor.set(result.size, result);
   }
   log(`fence-bcast at ${ranks} ranks: singleWrite`);
-  const perRank = mpirunRanks(
-    ranks,
-    (out) => [process.execPath, programs.fenceRank, out, ...specs],
-    { timeoutMs: 300_000 },
-  );
-  const rows = fenceCases.map((c, i) => {
+  const perRank = await rankReports(ranks, [process.execPath, programs.fenceRank, ...specs], {
+    timeoutMs: 300_000,
+  });
+  const rows = cases.map((c, i) => {
     const s = summary(slowest(perRank.map((r) => r.runs[i].ms)));
     const bcastMs = median(floor.get(c.size).reused);
     const packMs = msgpackMs(c.size, Math.min(c.reps, 20));

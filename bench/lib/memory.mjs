@@ -1,23 +1,22 @@
 // memory: RSS and V8 heap after a gc, before and after a million acquire+release pairs
 // (reads and writes alternating) on every rank (bench/ranks/lock.ts, mode memory).
-import { mpirunRanks } from "./mpi.mjs";
+import { rankReports } from "./jobs.mjs";
 import { programs } from "./programs.mjs";
 import { summary } from "./stats.mjs";
 
 const MiB = 1 << 20;
 
 /** Runs the memory workload at `ranks`; returns { rows, raw }. */
-export function memoryRows(ranks, { pairs, log }) {
+export async function memoryRows(ranks, { pairs, log }) {
   log(`memory at ${ranks} ranks: ${pairs} acquire+release pairs per rank`);
-  const argv = (out) => [
+  const command = [
     process.execPath,
     "--expose-gc",
     programs.lockRank,
-    `--out=${out}`,
     "--mode=memory",
     `--pairs=${pairs}`,
   ];
-  const perRank = mpirunRanks(ranks, argv, { timeoutMs: 600_000 });
+  const perRank = await rankReports(ranks, command, { timeoutMs: 600_000 });
   const growth = (key) => summary(perRank.map((r) => (r.after[key] - r.before[key]) / MiB));
   const base = { workload: "memory", ranks, variant: `${pairs} pairs`, samples: ranks };
   const [r0] = perRank;

@@ -1,15 +1,13 @@
-// One rank of bench/fence-bcast.mjs: times singleWrite() sharing SIZE bytes (a Uint8Array
-// from rank 0, the master) the way bench/bcast-floor.c times MPI_Bcast: everyone leaves a
-// fence (which ends in a barrier), then every rank times the next singleWrite() from its
-// call to its result. Writes <out>/<rank>.json: { rank, size, runs: [{ size, ms: [...] }] }.
+// One rank of the fence-bcast rows (bench/lib/fence.mjs): times singleWrite() sharing SIZE
+// bytes (a Uint8Array from rank 0, the master) the way bench/bcast-floor.c times
+// MPI_Bcast: everyone leaves a fence (which ends in a barrier), then every rank times the
+// next singleWrite() from its call to its result. Reports { rank, size, runs: [{ size, ms: [...] }] }.
 //
-//   mpirun -np 4 node bench/fence-bcast.rank.mjs OUTDIR SIZE:REPS [SIZE:REPS ...]
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
+//   mpirun -np 4 node bench/ranks/fence-bcast.mjs SIZE:REPS [SIZE:REPS ...]
+import { sync } from "../../dist/index.js";
+import { report } from "./report.mjs";
 
-import { sync } from "../dist/index.js";
-
-const [out, ...specs] = process.argv.slice(2);
+const specs = process.argv.slice(2);
 const ctrl = await sync();
 const runs = [];
 for (const spec of specs) {
@@ -29,8 +27,5 @@ for (const spec of specs) {
   }
   runs.push({ size, ms });
 }
-writeFileSync(
-  join(out, `${ctrl.rank}.json`),
-  JSON.stringify({ rank: ctrl.rank, size: ctrl.size, runs }),
-);
+report({ rank: ctrl.rank, size: ctrl.size, runs });
 await ctrl.close();

@@ -5,13 +5,10 @@ import {
   LockAbortedError,
   LockTimeoutError,
 } from "../errors/errors.js";
-import {
-  type Fence,
-  FenceCoordinator,
-  type FenceHost,
-  type FenceOptions,
-  type SingleWriteOptions,
-} from "../fence/fence.js";
+import type { Fence } from "../fence/fence.js";
+import { FenceCoordinator } from "../fence/fence-coordinator.js";
+import type { FenceHost } from "../fence/fence-host.js";
+import type { FenceOptions, SingleWriteOptions } from "../fence/fence-options.js";
 import { currentHolder, Holder, type LockKind, runWithHolder } from "./holder.js";
 import {
   type IterateOptions,

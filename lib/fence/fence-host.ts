@@ -11,7 +11,7 @@ export interface FenceHost {
   readonly backend: WindowBackend;
   closed(): boolean;
   /** The write lock, requested in the calling async context (so it nests). */
-  write(): Promise<LockHandle>;
+  write(options?: { signal?: AbortSignal }): Promise<LockHandle>;
   /** Whether the context whose innermost holder is `parent` holds a write of this controller. */
   holdsWrite(parent: Holder | undefined): boolean;
   /** Gives the context's read claims up (see RankScheduler.stepAside). */

@@ -1,4 +1,5 @@
 import { enterHolder, type Holder, runWithHolder } from "../lock/holder.js";
+import { ClosedError, LockAbortedError, LockTimeoutError } from "../errors/errors.js";
 import { errorInfo, FenceError } from "./fence-errors.js";
 import type { FenceHost } from "./fence-host.js";
 import {
@@ -9,7 +10,7 @@ import {
   type Scope,
   scopeIn,
 } from "./fence-order.js";
-import { decodeValue, receiveOutcome, sendOutcome } from "./fence-wire.js";
+import { decodeValue, misuseVote, receiveOutcome, sendOutcome } from "./fence-wire.js";
 import type { FenceTrack } from "../observe/lock-events.js";
 import type { LockHandle } from "../lock/lock-handle.js";
 
@@ -26,6 +27,17 @@ export interface StepInit<H> {
   track: FenceTrack;
 }
 
+/** The failure every rank gets when `rank`, not the writer, called share() or fail(). */
+function misusedBy(rank: number, writer: number): FenceError {
+  return new FenceError(
+    "ERR_MPILOCK_FENCE_NOT_WRITER",
+    `fence.share() or fence.fail() was called on rank ${rank}, which is not the writer ` +
+      `(rank ${writer}), so the fence failed on every rank: guard the writer's part with ` +
+      "`if (fence.guard())`, `fence.enter()` or `fence.run()`",
+    { writer },
+  );
+}
+
 export function writerFailed(writer: number, error: unknown): FenceError {
   const info = errorInfo(error);
   return new FenceError(
@@ -33,6 +45,30 @@ export function writerFailed(writer: number, error: unknown): FenceError {
     `the writer (rank ${writer}) failed: ${info.name}: ${info.message}`,
     { writer, writerError: info, cause: error },
   );
+}
+
+/** What the writer could not start the step with becomes, on every rank. */
+function failureOf(writer: number, error: unknown): FenceError {
+  const because = (
+    code: "ERR_MPILOCK_CLOSED" | "ERR_MPILOCK_FENCE_TIMEOUT" | "ERR_MPILOCK_FENCE_ABORTED",
+    why: string,
+  ) =>
+    new FenceError(code, `the writer (rank ${writer}) did not start the singleWrite(): ${why}`, {
+      writer,
+      writerError: errorInfo(error),
+      cause: error,
+    });
+  if (error instanceof ClosedError)
+    return because("ERR_MPILOCK_CLOSED", "its controller was closed");
+  if (error instanceof LockTimeoutError) {
+    return because(
+      "ERR_MPILOCK_FENCE_TIMEOUT",
+      `no write lock within the timeout (${error.message})`,
+    );
+  }
+  if (error instanceof LockAbortedError)
+    return because("ERR_MPILOCK_FENCE_ABORTED", "its signal was aborted");
+  return writerFailed(writer, error);
 }
 
 /**
@@ -60,6 +96,11 @@ export class FenceStep<H = unknown> {
   /** This rank has already been given #failure (by run() or fail()): close() keeps quiet. */
   #delivered = false;
   #ending: Promise<void> | undefined;
+  /** Non-writers: share() or fail() was called here (the fence fails on every rank). */
+  #misused = false;
+  #ended!: () => void;
+  /** Settles when the step has ended on this rank, whoever ended it. */
+  readonly ended = new Promise<void>((resolve) => (this.#ended = resolve));
 
   constructor(init: StepInit<H>) {
     this.#host = init.host;
@@ -165,15 +206,31 @@ export class FenceStep<H = unknown> {
     }
   }
 
-  /** The writer could not take the write lock: ends the step with that failure. */
+  /**
+   * The writer did not start the step (no write lock: `error`, or this rank gave up):
+   * ends it with that failure, which every rank gets.
+   */
   async abort(error: unknown): Promise<void> {
-    this.#failure ??= writerFailed(this.writer, error);
+    this.#failure ??= error instanceof FenceError ? error : failureOf(this.writer, error);
     this.#delivered = true;
     await this.end();
   }
 
+  /** close() of the controller ends a step still open here (the writer's: as a failure). */
+  closeWith(failure: FenceError): Promise<void> {
+    if (this.isWriter && !this.#ending) this.#failure ??= failure;
+    return this.end();
+  }
+
   #writerOnly(what: string): void {
     if (!this.isWriter) {
+      // The fence is misused on this rank: it ends here now (its collectives are issued
+      // whatever the caller does next, an uncaught error included) and fails everywhere.
+      if (!this.#ending) {
+        this.#misused = true;
+        this.#delivered = true;
+        this.end().catch(() => {});
+      }
       throw new FenceError(
         "ERR_MPILOCK_FENCE_NOT_WRITER",
         `fence.${what}() on rank ${this.rank}, which is not the writer (rank ${this.writer}): ` +
@@ -195,16 +252,19 @@ export class FenceStep<H = unknown> {
           value: this.#value,
           failure: this.#failure,
         };
-        await sendOutcome(backend, outcome, (failure) => {
+        const { misusedBy: misuser } = await sendOutcome(backend, outcome, (failure) => {
           this.#failure = failure;
           this.lock?.release();
         });
+        if (misuser >= 0) this.#failure ??= misusedBy(misuser, this.writer);
       } else {
         try {
-          const received = await receiveOutcome(backend, this.writer);
+          const vote = misuseVote(this.rank, this.#misused);
+          const received = await receiveOutcome(backend, this.writer, vote);
           this.#encoded = received.encoded;
           this.#failure = received.failure;
           if ("value" in received) this.#value = received.value;
+          if (received.misusedBy >= 0) this.#failure ??= misusedBy(received.misusedBy, this.writer);
         } finally {
           // Reads given up for the fence come back on every way out, a value that
           // cannot be decoded included: the task goes on in their scope.
@@ -215,6 +275,7 @@ export class FenceStep<H = unknown> {
     } finally {
       this.passage.leave();
       this.#track.released();
+      this.#ended();
     }
   }
 }

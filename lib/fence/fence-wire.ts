@@ -4,7 +4,8 @@ import type { WindowBackend } from "../runtime/window-backend.js";
 
 /**
  * What the writer of a fence broadcasts when it ends: a header (a tag byte, then msgpack),
- * a barrier, and for Tag.Bytes a second broadcast of the shared view's own bytes (no copy
+ * a meeting of all ranks (an agree(): the highest rank that misused the fence, see
+ * {@link misuseVote}), and for Tag.Bytes a second broadcast of the shared view's own bytes (no copy
  * on the writer, a view of the received memory on the others: the event loop does no
  * work for them). Every rank issues the same collectives in the same order.
  */
@@ -35,6 +36,15 @@ export interface ReceivedOutcome {
   /** A value that needs no decoding (raw bytes, or nothing shared). */
   value?: unknown;
   failure?: FenceError;
+}
+
+/**
+ * What a rank votes where the ranks meet at the end of a fence: its rank if it called
+ * `share()` or `fail()` although it is not the writer, else -1. The highest vote names a
+ * rank that misused the fence (-1: none), on every rank.
+ */
+export function misuseVote(rank: number, misused: boolean): number {
+  return misused ? rank : -1;
 }
 
 /** Awaits `promise` later without an unhandled rejection if it fails first. */
@@ -93,22 +103,26 @@ export async function sendOutcome(
   backend: WindowBackend,
   outcome: WriterOutcome,
   encoded: (failure: FenceError | undefined) => void,
-): Promise<void> {
+): Promise<{ misusedBy: number }> {
   const { header, raw, failure } = encodeOutcome(outcome);
   encoded(failure);
-  // Issued back to back, the same order on every rank: header, barrier, raw bytes.
-  const sent = [backend.broadcast(outcome.writer, header), backend.barrier()];
+  // Issued back to back, the same order on every rank: header, meeting, raw bytes.
+  const header$ = backend.broadcast(outcome.writer, header);
+  const met = backend.agree(misuseVote(outcome.writer, false));
+  const sent: Promise<unknown>[] = [header$, met];
   if (raw) sent.push(backend.broadcast(outcome.writer, raw));
   await Promise.all(sent);
+  return { misusedBy: (await met).high };
 }
 
 /** A non-writer's end of a fence: receives the writer's outcome and meets the other ranks. */
 export async function receiveOutcome(
   backend: WindowBackend,
   writer: number,
-): Promise<ReceivedOutcome> {
+  vote: number,
+): Promise<ReceivedOutcome & { misusedBy: number }> {
   const header = backend.broadcast(writer, null);
-  const met = later(backend.barrier());
+  const met = later(backend.agree(vote));
   const bytes = await header;
   let received: ReceivedOutcome = {};
   let rawCode = -1;
@@ -130,7 +144,7 @@ export async function receiveOutcome(
     }
   }
   const raw = rawCode >= 0 ? later(backend.broadcast(writer, null)) : undefined;
-  await met;
+  const { high: misusedBy } = await met;
   if (raw) {
     const data = await raw;
     try {
@@ -139,7 +153,7 @@ export async function receiveOutcome(
       received = { failure: decodeError(writer, error) };
     }
   }
-  return received;
+  return { ...received, misusedBy };
 }
 
 /** Decodes what {@link receiveOutcome} left encoded; throws `ERR_MPILOCK_DECODE`. */

@@ -298,6 +298,9 @@ export class WindowController implements AsyncDisposable {
   close(): Promise<void> {
     this.#closing ??= this.#withCloseTimeout(async () => {
       this.#scheduler.shutdown(new ClosedError("the controller was closed while waiting"));
+      // singleWrite() steps called before close() run their collectives to the end
+      // first: freeing the window under them would crash MPI.
+      await this.#fences?.drain();
       try {
         await this.#trace?.finish(this.backend);
       } finally {
@@ -337,7 +340,7 @@ export class WindowController implements AsyncDisposable {
       master: this.master,
       backend: this.backend,
       closed: () => this.closed,
-      write: () => this.write(),
+      write: (options) => this.write(options),
       holdsWrite: (parent) => {
         for (let h = parent; h; h = h.parent) {
           if (h.owner === this && h.kind === "write" && h.active) return true;

@@ -58,8 +58,9 @@ export interface WindowBackend {
   /** Collective: frees what the backend holds. */
   free(): Promise<void>;
   /**
-   * The free() in flight timed out (not every rank closed): stop waiting for it, and end
-   * the job at exit rather than hang there.
+   * A collective in flight may never complete (a free() that timed out: not every rank
+   * closed; a singleWrite() given up on): stop waiting for it, and end the job at exit
+   * rather than hang there, unless the window is freed after all.
    */
   abandon(): void;
   /** The lock counters (readIn, readOut, writeIn, writeOut), where this rank can see them. */

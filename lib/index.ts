@@ -2,7 +2,8 @@ export { sync, world } from "./sync.js";
 export { Communicator } from "./runtime/communicator.js";
 export { WindowController, type LockOptions, type TryResult } from "./lock/controller.js";
 export { LockHandle } from "./lock/lock-handle.js";
-export { Fence, type FenceOptions, type SingleWriteOptions } from "./fence/fence.js";
+export { Fence } from "./fence/fence.js";
+export type { FenceOptions, SingleWriteOptions } from "./fence/fence-options.js";
 export {
   FenceError,
   type FenceErrorCode,

@@ -195,6 +195,7 @@ describe.each(launches)("singleWrite, %s", (_label, np, launch) => {
     results<{
       out: Record<string, Outcome>;
       notWriter?: Caught;
+      ended?: Caught;
       after: string;
     }>(reports, "encoding").forEach((e, rank) => {
       for (const [name, text] of Object.entries(where)) {
@@ -206,6 +207,13 @@ describe.each(launches)("singleWrite, %s", (_label, np, launch) => {
       }
       if (rank === 0) expect(e.notWriter).toBeUndefined();
       else expect(e.notWriter?.code).toBe("ERR_MPILOCK_FENCE_NOT_WRITER");
+      // The writer learns of it where the fence ends; the misusing ranks were told already.
+      if (rank === 0 && reports.length > 1) {
+        expect(e.ended).toMatchObject({ code: "ERR_MPILOCK_FENCE_NOT_WRITER" });
+        expect(e.ended!.message).toMatch(/called on rank \d+, which is not the writer/);
+      } else {
+        expect(e.ended).toBeUndefined();
+      }
       expect(e.after).toBe("fine");
     });
   });

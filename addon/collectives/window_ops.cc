@@ -61,7 +61,15 @@ bool FreeWindowOp::step() {
     // that raced with its withdrawal. Release it, and wait for withdrawals to finish.
     window_.releaseEverything();
     if (window_.busy()) return false;
-    error_ = MPI_Ibarrier(window_.comm(), &request_);
+    // Shaped like an agree() (AgreeOp): a rank that skipped a collective of the others
+    // and closes meets their agree, which then sees the closing vote, instead of MPI
+    // matching a barrier with a reduction (MPI_ERR_TRUNCATE, a hang or a crash). The
+    // window is freed once every rank voted to close; until then, vote again.
+    int rank = 0;
+    MPI_Comm_rank(window_.comm(), &rank);
+    vote_[0] = kClosingVote + rank;
+    vote_[1] = -vote_[0];
+    error_ = MPI_Iallreduce(vote_, votes_, 2, MPI_INT64_T, MPI_MAX, window_.comm(), &request_);
     if (error_ != MPI_SUCCESS) return true;
     stage_ = 1;
   }
@@ -69,6 +77,13 @@ bool FreeWindowOp::step() {
     error_ = MPI_Test(&request_, &done, MPI_STATUS_IGNORE);
     if (error_ != MPI_SUCCESS) return true;
     if (!done) return false;
+    int size = 1;
+    MPI_Comm_size(window_.comm(), &size);
+    // The highest vote is a closing one only when every rank voted to close.
+    if (votes_[0] >= kClosingVote + size) {
+      stage_ = 0;
+      return false;
+    }
     stage_ = 2;
   }
   if (!myTurn()) return false;

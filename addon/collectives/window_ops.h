@@ -41,6 +41,10 @@ class CreateWindowOp : public CollectiveOp {
 
 // Waits until no lock request of this rank is in flight on the window, meets the other
 // ranks, then ends the access epoch and frees the window and its communicator.
+// What a closing rank votes in the agree() that starts a window free, plus its rank: far
+// below any vote of singleWrite() (lib/fence/fence-vote.ts, Vote.Closing, must match).
+constexpr int64_t kClosingVote = -(int64_t{1} << 40);
+
 class FreeWindowOp : public CollectiveOp {
  public:
   FreeWindowOp(uint32_t token, int32_t id, LockWindow& window, std::function<void()> forget)
@@ -54,6 +58,7 @@ class FreeWindowOp : public CollectiveOp {
   LockWindow& window_;
   std::function<void()> forget_;
   int stage_ = 0;
+  int64_t vote_[2] = {0, 0}, votes_[2] = {0, 0};
   MPI_Request request_ = MPI_REQUEST_NULL;
   int error_ = MPI_SUCCESS;
 };

@@ -43,7 +43,15 @@ export type FenceErrorCode =
   /** `share()`, `fail()` or `run()` after the fence ended. */
   | "ERR_MPILOCK_FENCE_CLOSED"
   /** `singleWrite()` inside the writer-only callback of another `singleWrite()`. */
-  | "ERR_MPILOCK_FENCE_NESTED";
+  | "ERR_MPILOCK_FENCE_NESTED"
+  /** The step did not start within its `timeout` (the other ranks, or the write lock). */
+  | "ERR_MPILOCK_FENCE_TIMEOUT"
+  /** The step's `signal` was aborted before it started. */
+  | "ERR_MPILOCK_FENCE_ABORTED"
+  /** Another rank closed the controller (or ended) where this rank called `singleWrite()`. */
+  | "ERR_MPILOCK_FENCE_SKIPPED"
+  /** The controller was closed before the step ended (the writer's `close()`). */
+  | "ERR_MPILOCK_CLOSED";
 
 /** Describes any thrown value as {@link WriterErrorInfo}. */
 export function errorInfo(error: unknown): WriterErrorInfo {

@@ -5,13 +5,10 @@ import {
   LockAbortedError,
   LockTimeoutError,
 } from "../errors/errors.js";
-import {
-  type Fence,
-  FenceCoordinator,
-  type FenceHost,
-  type FenceOptions,
-  type SingleWriteOptions,
-} from "../fence/fence.js";
+import type { Fence } from "../fence/fence.js";
+import { FenceCoordinator } from "../fence/fence-coordinator.js";
+import type { FenceHost } from "../fence/fence-host.js";
+import type { FenceOptions, SingleWriteOptions } from "../fence/fence-options.js";
 import { currentHolder, Holder, type LockKind, runWithHolder } from "./holder.js";
 import {
   type IterateOptions,
@@ -302,6 +299,9 @@ export class WindowController implements AsyncDisposable {
   close(): Promise<void> {
     this.#closing ??= this.#withCloseTimeout(async () => {
       this.#scheduler.shutdown(new ClosedError("the controller was closed while waiting"));
+      // singleWrite() steps called before close() run their collectives to the end
+      // first: freeing the window under them would crash MPI.
+      await this.#fences?.drain();
       try {
         await this.#trace?.finish(this.backend);
       } finally {
@@ -341,7 +341,7 @@ export class WindowController implements AsyncDisposable {
       master: this.master,
       backend: this.backend,
       closed: () => this.closed,
-      write: () => this.write(),
+      write: (options) => this.write(options),
       holdsWrite: (parent) => {
         for (let h = parent; h; h = h.parent) {
           if (h.owner === this && h.kind === "write" && h.active) return true;

@@ -61,8 +61,9 @@ export interface WindowBackend {
   /** Collective: frees what the backend holds. */
   free(): Promise<void>;
   /**
-   * The free() in flight timed out (not every rank closed): stop waiting for it, and end
-   * the job at exit rather than hang there.
+   * A collective in flight may never complete (a free() that timed out: not every rank
+   * closed; a singleWrite() given up on): stop waiting for it, and end the job at exit
+   * rather than hang there, unless the window is freed after all.
    */
   abandon(): void;
   /** Samples of the global lock state every `intervalMs`, taken only while subscribed. */

@@ -373,17 +373,21 @@ async function encoding(ctrl: WindowController) {
     out[name] = collected;
   }
   out.callbackFunction = await outcome(ctrl.singleWrite(() => () => 1));
-  // share() on a rank that is not the writer is a local mistake, reported at once.
+  // share() on a rank that is not the writer is reported there at once, and fails the
+  // fence on every rank (the writer learns of it where the fence ends).
   let notWriter: Caught | undefined;
-  {
+  let ended: Caught | undefined;
+  try {
     await using fence = await ctrl.singleWrite();
     try {
       fence.share(1);
     } catch (error) {
       notWriter = caught(error);
     }
+  } catch (error) {
+    ended = caught(error);
   }
-  return { out, notWriter, after: await ctrl.singleWrite(() => "fine") };
+  return { out, notWriter, ended, after: await ctrl.singleWrite(() => "fine") };
 }
 
 // A bad `rank` is an InvalidArgumentError on every rank, whoever passed it.

@@ -37,8 +37,8 @@ export class MpiWindow implements WindowBackend {
   private readonly grants = new Subject<GrantEvent>();
   /** Every state sample the progress thread delivered for this window. */
   readonly samples = new Subject<CounterState>();
-  /** The token of this window's free, once asked for. */
-  private freeToken = 0;
+  /** The tokens of this window's collectives in flight (its free included). */
+  private readonly inFlight = new Set<number>();
   /** The seq this thread polls, per kind (-1: none). */
   private readonly spinning = [-1, -1];
 
@@ -116,19 +116,31 @@ export class MpiWindow implements WindowBackend {
     this.runtime.binding.withdrawLock(this.id, kind, seq);
   }
 
+  /** A collective of this window, known to abandon() until it completes. */
+  private collective(start: (token: number) => void): Promise<Completion> {
+    let mine = 0;
+    return this.runtime
+      .run((token) => {
+        mine = token;
+        this.inFlight.add(token);
+        start(token);
+      })
+      .finally(() => this.inFlight.delete(mine));
+  }
+
   async barrier(): Promise<void> {
-    await this.runtime.run((token) => this.runtime.binding.barrier(token, this.id));
+    await this.collective((token) => this.runtime.binding.barrier(token, this.id));
   }
 
   async agree(value: number): Promise<{ low: number; high: number }> {
-    const c = await this.runtime.run((token) => this.runtime.binding.agree(token, this.id, value));
+    const c = await this.collective((token) => this.runtime.binding.agree(token, this.id, value));
     return { low: c.low!, high: c.high! };
   }
 
   async broadcast(root: number, payload: Uint8Array | null): Promise<Uint8Array> {
     const source = this.rank === root ? (payload ?? new Uint8Array(0)) : null;
     // `source` stays referenced here until the completion: the thread reads its memory.
-    const done = await this.runtime.run((token) =>
+    const done = await this.collective((token) =>
       this.runtime.binding.broadcast(token, this.id, root, source, this.chunkBytes),
     );
     return source ?? done.payload ?? new Uint8Array(0);
@@ -136,10 +148,7 @@ export class MpiWindow implements WindowBackend {
 
   async free(): Promise<void> {
     try {
-      await this.runtime.run((token) => {
-        this.freeToken = token;
-        this.runtime.binding.freeWindow(token, this.id);
-      });
+      await this.collective((token) => this.runtime.binding.freeWindow(token, this.id));
       this.runtime.forget(this.id);
     } finally {
       this.runtime.abandoned.delete(this.id);
@@ -147,10 +156,11 @@ export class MpiWindow implements WindowBackend {
   }
 
   abandon(): void {
-    if (this.freeToken === 0 || this.runtime.abandoned.has(this.id)) return;
     this.runtime.abandoned.add(this.id);
-    // The free still waits for the other ranks: it must not keep the process alive.
-    this.runtime.giveUp(this.freeToken);
+    // Its collectives in flight (the free, a singleWrite() given up on) still wait for the
+    // other ranks: they must not keep the process alive.
+    for (const token of this.inFlight) this.runtime.giveUp(token);
+    this.inFlight.clear();
   }
 
   sampleState(intervalMs: number): Observable<CounterState> {

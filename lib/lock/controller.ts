@@ -12,7 +12,7 @@ import {
   type FenceOptions,
   type SingleWriteOptions,
 } from "../fence/fence.js";
-import { currentHolder, Holder, type LockKind, runWithHolder } from "./holder.js";
+import { currentHolder, enclosing, Holder, type LockKind, runWithHolder } from "./holder.js";
 import {
   type IterateOptions,
   type ObservableIterator,
@@ -22,7 +22,9 @@ import type { LockEvent } from "../observe/lock-events.js";
 import type { LockStats } from "../observe/lock-stats.js";
 import { LockHandle } from "./lock-handle.js";
 import { LockObserver, type LockState } from "../observe/state-observer.js";
+import { LeakGuard } from "./leak-guard.js";
 import { RankScheduler } from "./scheduler.js";
+import { ObservingHook } from "./scheduler-hook.js";
 import type { ControllerOptions } from "../config/options.js";
 import { nextTracePath, TraceCollector } from "../observe/trace/trace-collector.js";
 import type { Observable } from "rxjs";
@@ -107,6 +109,8 @@ export class WindowController implements AsyncDisposable {
   /** @internal */
   readonly backend: WindowBackend;
   readonly #scheduler: RankScheduler;
+  /** Releases the locks of handles collected while held. */
+  readonly #leaks: LeakGuard;
   #closing: Promise<void> | undefined;
   #fences: FenceCoordinator | undefined;
   readonly #observer: LockObserver;
@@ -127,7 +131,13 @@ export class WindowController implements AsyncDisposable {
     this.size = backend.size;
     this.master = backend.master;
     this.#observer = new LockObserver(backend, options.stateIntervalMs);
-    this.#scheduler = new RankScheduler(backend, this.#observer.events, this.#observer.stats);
+    const hook = new ObservingHook(backend.rank, this.#observer.events, this.#observer.stats);
+    this.#scheduler = new RankScheduler(backend, hook);
+    this.#leaks = new LeakGuard((holder) => {
+      if (holder.state !== "held" || this.#scheduler.closed) return false;
+      this.#scheduler.release(holder);
+      return true;
+    });
     if (options.trace) {
       this.tracePath = nextTracePath(options.trace);
       this.#trace = new TraceCollector(this.#observer.events, this.tracePath);
@@ -341,13 +351,8 @@ export class WindowController implements AsyncDisposable {
       backend: this.backend,
       closed: () => this.closed,
       write: () => this.write(),
-      holdsWrite: (parent) => {
-        for (let h = parent; h; h = h.parent) {
-          if (h.owner === this && h.kind === "write" && h.active) return true;
-        }
-        return false;
-      },
-      stepAside: (parent) => this.#scheduler.stepAside(parent, this).reads,
+      holdsWrite: (parent) => enclosing(parent, this).write,
+      stepAside: (parent) => [...this.#scheduler.stepAside(parent, this).reads],
       track: () => this.#observer.fenceTrack(),
       resumeReads: async (reads) => {
         const own = await this.read();
@@ -371,7 +376,7 @@ export class WindowController implements AsyncDisposable {
     if (this.#closing) return Promise.reject(new ClosedError());
     const holder = new Holder(kind, this, currentHolder());
     const handle = new LockHandle(holder, this.#scheduler);
-    if (escapes) this.#scheduler.leaks.watch(handle);
+    if (escapes) this.#leaks.watch(handle);
     return new Promise((resolve, reject) => {
       holder.settle = { resolve: () => resolve(handle), reject, decline: () => resolve(null) };
       this.#scheduler.tryRequest(holder);
@@ -397,7 +402,7 @@ export class WindowController implements AsyncDisposable {
       const holder = new Holder(kind, this, currentHolder());
       const handle = new LockHandle(holder, this.#scheduler);
       // The callback forms release in a finally: only handles given out can be forgotten.
-      if (escapes) this.#scheduler.leaks.watch(handle);
+      if (escapes) this.#leaks.watch(handle);
       if (this.#scheduler.request(holder)) return Promise.resolve(handle);
       return new Promise<LockHandle>((resolve, reject) => {
         let timer: NodeJS.Timeout | undefined;

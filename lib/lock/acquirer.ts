@@ -45,10 +45,20 @@ export type TryResult<T> =
       acquired: false;
     };
 
+const lockOptionKeys: ReadonlySet<string> = new Set<keyof LockOptions>(["signal", "timeout"]);
+
+/** Checked only when options are given: the common call has none. */
 function checkLockOptions(options: LockOptions | undefined): LockOptions {
   if (options === undefined) return {};
   if (typeof options !== "object" || options === null) {
     throw new InvalidArgumentError("lock options must be an object");
+  }
+  for (const key of Object.keys(options)) {
+    if (!lockOptionKeys.has(key)) {
+      throw new InvalidArgumentError(
+        `unknown lock option ${JSON.stringify(key)} (known: ${[...lockOptionKeys].join(", ")})`,
+      );
+    }
   }
   const { signal, timeout } = options;
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
@@ -58,6 +68,29 @@ function checkLockOptions(options: LockOptions | undefined): LockOptions {
     throw new InvalidArgumentError("options.timeout must be a number of milliseconds >= 0");
   }
   return options;
+}
+
+/**
+ * `read(a, b)` and `write(a, b)`: a function first, options second, or options alone;
+ * `undefined` when the arguments are in order, else the error to reject with.
+ */
+function misorderedArguments(
+  method: string,
+  a: unknown,
+  b: unknown,
+): InvalidArgumentError | undefined {
+  if (b === undefined || typeof a === "function") return undefined;
+  return typeof b === "function"
+    ? new InvalidArgumentError(
+        `${method}(options, fn): the function comes first, ${method}(fn, options)`,
+      )
+    : new InvalidArgumentError(`${method}(options) takes one argument, or ${method}(fn, options)`);
+}
+
+/** `tryRead(fn)` and `tryWrite(fn)`: `fn` is a function or absent. */
+function notAFunction(method: string, fn: unknown): InvalidArgumentError | undefined {
+  if (fn === undefined || typeof fn === "function") return undefined;
+  return new InvalidArgumentError(`${method}(fn): fn must be a function (tries take no options)`);
 }
 
 /**
@@ -80,6 +113,35 @@ export class Acquirer {
       scheduler.release(holder);
       return true;
     });
+  }
+
+  /**
+   * `read(a, b)` / `write(a, b)` asked for where `parent` is current: `a` a function to run
+   * under the lock (options `b`), or options alone; resolves with the handle then.
+   */
+  lock<T>(
+    kind: LockKind,
+    parent: Holder | undefined,
+    a: LockOptions | (() => T | Promise<T>) | undefined,
+    b: LockOptions | undefined,
+  ): Promise<LockHandle | T> {
+    if (b !== undefined) {
+      const wrong = misorderedArguments(kind, a, b);
+      if (wrong) return Promise.reject(wrong);
+    }
+    return typeof a === "function" ? this.run(kind, parent, a, b) : this.request(kind, parent, a);
+  }
+
+  /** `tryRead(fn?)` / `tryWrite(fn?)` asked for where `parent` is current. */
+  tryLock<T>(
+    kind: LockKind,
+    parent: Holder | undefined,
+    fn: (() => T | Promise<T>) | undefined,
+  ): Promise<LockHandle | null | TryResult<Awaited<T>>> {
+    if (fn === undefined) return this.try(kind, parent);
+    const wrong = notAFunction(kind === "read" ? "tryRead" : "tryWrite", fn);
+    if (wrong) return Promise.reject(wrong);
+    return this.runTry(kind, parent, fn);
   }
 
   /** A handle for `kind`, asked for where `parent` is current; waits as options say. */

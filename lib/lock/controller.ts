@@ -155,10 +155,7 @@ export class WindowController implements AsyncDisposable {
   read(options?: LockOptions): Promise<LockHandle>;
   read<T>(fn: () => T | Promise<T>, options?: LockOptions): Promise<T>;
   read<T>(a?: LockOptions | (() => T | Promise<T>), b?: LockOptions): Promise<LockHandle | T> {
-    const acquirer = this.#acquirer;
-    return typeof a === "function"
-      ? acquirer.run("read", currentHolder(), a, b)
-      : acquirer.request("read", currentHolder(), a);
+    return this.#acquirer.lock("read", currentHolder(), a, b);
   }
 
   /**
@@ -168,10 +165,7 @@ export class WindowController implements AsyncDisposable {
   write(options?: LockOptions): Promise<LockHandle>;
   write<T>(fn: () => T | Promise<T>, options?: LockOptions): Promise<T>;
   write<T>(a?: LockOptions | (() => T | Promise<T>), b?: LockOptions): Promise<LockHandle | T> {
-    const acquirer = this.#acquirer;
-    return typeof a === "function"
-      ? acquirer.run("write", currentHolder(), a, b)
-      : acquirer.request("write", currentHolder(), a);
+    return this.#acquirer.lock("write", currentHolder(), a, b);
   }
 
   /**
@@ -192,10 +186,7 @@ export class WindowController implements AsyncDisposable {
   tryRead(): Promise<LockHandle | null>;
   tryRead<T>(fn: () => T | Promise<T>): Promise<TryResult<Awaited<T>>>;
   tryRead<T>(fn?: () => T | Promise<T>): Promise<LockHandle | null | TryResult<Awaited<T>>> {
-    const acquirer = this.#acquirer;
-    return fn === undefined
-      ? acquirer.try("read", currentHolder())
-      : acquirer.runTry("read", currentHolder(), fn);
+    return this.#acquirer.tryLock("read", currentHolder(), fn);
   }
 
   /**
@@ -207,10 +198,7 @@ export class WindowController implements AsyncDisposable {
   tryWrite(): Promise<LockHandle | null>;
   tryWrite<T>(fn: () => T | Promise<T>): Promise<TryResult<Awaited<T>>>;
   tryWrite<T>(fn?: () => T | Promise<T>): Promise<LockHandle | null | TryResult<Awaited<T>>> {
-    const acquirer = this.#acquirer;
-    return fn === undefined
-      ? acquirer.try("write", currentHolder())
-      : acquirer.runTry("write", currentHolder(), fn);
+    return this.#acquirer.tryLock("write", currentHolder(), fn);
   }
 
   /**

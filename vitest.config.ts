@@ -2,6 +2,7 @@ import { defineConfig } from "vitest/config";
 
 // Multi-rank specs launch real `mpirun` jobs, and MPI may be initialized once per process:
 // every spec file runs in its own forked process, one file at a time (CI has 2 cores).
+// spec/unit/*.spec.ts are in-process unit tests (no MPI, milliseconds): `npx vitest run spec/unit`.
 const asRoot = typeof process.getuid === "function" && process.getuid() === 0;
 
 export default defineConfig({

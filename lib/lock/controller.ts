@@ -1,15 +1,10 @@
-import {
-  ClosedError,
-  CloseTimeoutError,
-  InvalidArgumentError,
-  LockAbortedError,
-  LockTimeoutError,
-} from "../errors/errors.js";
+import { ClosedError, CloseTimeoutError } from "../errors/errors.js";
+import { Acquirer, type LockOptions, type TryResult } from "./acquirer.js";
 import type { Fence } from "../fence/fence.js";
 import { FenceCoordinator } from "../fence/fence-coordinator.js";
 import type { FenceHost } from "../fence/fence-host.js";
 import type { FenceOptions, SingleWriteOptions } from "../fence/fence-options.js";
-import { currentHolder, Holder, type LockKind, runWithHolder } from "./holder.js";
+import { currentHolder, enclosing } from "./holder.js";
 import {
   type IterateOptions,
   type ObservableIterator,
@@ -17,65 +12,17 @@ import {
 } from "../observe/async-iterable.js";
 import type { LockEvent } from "../observe/lock-events.js";
 import type { LockStats } from "../observe/lock-stats.js";
-import { LockHandle } from "./lock-handle.js";
+import type { LockHandle } from "./lock-handle.js";
 import { LockObserver, type LockState } from "../observe/state-observer.js";
 import { RankScheduler } from "./scheduler.js";
+import { ObservingHook } from "./scheduler-hook.js";
 import type { ControllerOptions } from "../config/options.js";
 import { nextTracePath, TraceCollector } from "../observe/trace/trace-collector.js";
 import type { Observable } from "rxjs";
 
 import type { WindowBackend } from "../runtime/window-backend.js";
 
-/**
- * Options of {@link WindowController.read} and {@link WindowController.write}.
- *
- * @example
- * ```ts
- * await using lock = await ctrl.write({ signal: AbortSignal.timeout(1000), timeout: 5000 });
- * ```
- */
-export interface LockOptions {
-  /** Aborting it rejects a waiting request with an `AbortError` (code `ABORT_ERR`). */
-  signal?: AbortSignal;
-  /** Milliseconds to wait before rejecting with a `LockTimeoutError`. */
-  timeout?: number;
-}
-
-/**
- * What the callback forms of {@link WindowController.tryRead} and `tryWrite` resolve with.
- *
- * @example
- * ```ts
- * const r = await ctrl.tryWrite(() => flush());
- * if (!r.acquired) scheduleRetry();
- * ```
- */
-export type TryResult<T> =
-  | {
-      /** The lock was free: `fn` ran under it. */
-      acquired: true;
-      /** What `fn` returned. */
-      value: T;
-    }
-  | {
-      /** The lock was not free now: `fn` did not run. */
-      acquired: false;
-    };
-
-function checkLockOptions(options: LockOptions | undefined): LockOptions {
-  if (options === undefined) return {};
-  if (typeof options !== "object" || options === null) {
-    throw new InvalidArgumentError("lock options must be an object");
-  }
-  const { signal, timeout } = options;
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    throw new InvalidArgumentError("options.signal must be an AbortSignal");
-  }
-  if (timeout !== undefined && !(typeof timeout === "number" && timeout >= 0)) {
-    throw new InvalidArgumentError("options.timeout must be a number of milliseconds >= 0");
-  }
-  return options;
-}
+export type { LockOptions, TryResult } from "./acquirer.js";
 
 /**
  * Readers-writer lock over the ranks of an MPI job, made by {@link sync}.
@@ -104,6 +51,7 @@ export class WindowController implements AsyncDisposable {
   /** @internal */
   readonly backend: WindowBackend;
   readonly #scheduler: RankScheduler;
+  readonly #acquirer: Acquirer;
   #closing: Promise<void> | undefined;
   #fences: FenceCoordinator | undefined;
   readonly #observer: LockObserver;
@@ -124,8 +72,14 @@ export class WindowController implements AsyncDisposable {
     this.size = backend.size;
     this.master = backend.master;
     this.#observer = new LockObserver(backend, options.stateIntervalMs);
-    this.#scheduler = new RankScheduler(backend, this.#observer.events, this.#observer.stats);
-    this.#scheduler.leaks.captureStacks = options.leakStacks ?? false;
+    const hook = new ObservingHook(backend.rank, this.#observer.events, this.#observer.stats);
+    this.#scheduler = new RankScheduler(backend, hook);
+    this.#acquirer = new Acquirer(
+      this.#scheduler,
+      this,
+      () => this.closed,
+      options.leakStacks ?? false,
+    );
     if (options.trace) {
       this.tracePath = nextTracePath(options.trace);
       this.#trace = new TraceCollector(this.#observer.events, this.tracePath);
@@ -203,7 +157,7 @@ export class WindowController implements AsyncDisposable {
   read(options?: LockOptions): Promise<LockHandle>;
   read<T>(fn: () => T | Promise<T>, options?: LockOptions): Promise<T>;
   read<T>(a?: LockOptions | (() => T | Promise<T>), b?: LockOptions): Promise<LockHandle | T> {
-    return typeof a === "function" ? this.#run("read", a, b) : this.#acquire("read", a);
+    return this.#acquirer.lock("read", currentHolder(), a, b);
   }
 
   /**
@@ -213,7 +167,7 @@ export class WindowController implements AsyncDisposable {
   write(options?: LockOptions): Promise<LockHandle>;
   write<T>(fn: () => T | Promise<T>, options?: LockOptions): Promise<T>;
   write<T>(a?: LockOptions | (() => T | Promise<T>), b?: LockOptions): Promise<LockHandle | T> {
-    return typeof a === "function" ? this.#run("write", a, b) : this.#acquire("write", a);
+    return this.#acquirer.lock("write", currentHolder(), a, b);
   }
 
   /**
@@ -234,7 +188,7 @@ export class WindowController implements AsyncDisposable {
   tryRead(): Promise<LockHandle | null>;
   tryRead<T>(fn: () => T | Promise<T>): Promise<TryResult<Awaited<T>>>;
   tryRead<T>(fn?: () => T | Promise<T>): Promise<LockHandle | null | TryResult<Awaited<T>>> {
-    return fn === undefined ? this.#try("read") : this.#runTry("read", fn);
+    return this.#acquirer.tryLock("read", currentHolder(), fn);
   }
 
   /**
@@ -246,7 +200,7 @@ export class WindowController implements AsyncDisposable {
   tryWrite(): Promise<LockHandle | null>;
   tryWrite<T>(fn: () => T | Promise<T>): Promise<TryResult<Awaited<T>>>;
   tryWrite<T>(fn?: () => T | Promise<T>): Promise<LockHandle | null | TryResult<Awaited<T>>> {
-    return fn === undefined ? this.#try("write") : this.#runTry("write", fn);
+    return this.#acquirer.tryLock("write", currentHolder(), fn);
   }
 
   /**
@@ -342,13 +296,8 @@ export class WindowController implements AsyncDisposable {
       backend: this.backend,
       closed: () => this.closed,
       write: (options) => this.write(options),
-      holdsWrite: (parent) => {
-        for (let h = parent; h; h = h.parent) {
-          if (h.owner === this && h.kind === "write" && h.active) return true;
-        }
-        return false;
-      },
-      stepAside: (parent) => this.#scheduler.stepAside(parent, this).reads,
+      holdsWrite: (parent) => enclosing(parent, this).write,
+      stepAside: (parent) => [...this.#scheduler.stepAside(parent, this).reads],
       track: () => this.#observer.fenceTrack(),
       resumeReads: async (reads) => {
         const own = await this.read();
@@ -356,71 +305,5 @@ export class WindowController implements AsyncDisposable {
         own.release();
       },
     };
-  }
-
-  async #run<T>(kind: LockKind, fn: () => T | Promise<T>, options?: LockOptions): Promise<T> {
-    const handle = await this.#acquire(kind, options, false);
-    try {
-      return await runWithHolder(handle.holder, fn);
-    } finally {
-      handle.release();
-    }
-  }
-
-  /** `escapes`: the handle goes to the caller, who may forget it (see LeakGuard). */
-  #try(kind: LockKind, escapes = true): Promise<LockHandle | null> {
-    if (this.#closing) return Promise.reject(new ClosedError());
-    const holder = new Holder(kind, this, currentHolder());
-    const handle = new LockHandle(holder, this.#scheduler);
-    if (escapes) this.#scheduler.leaks.watch(handle);
-    return new Promise((resolve, reject) => {
-      holder.settle = { resolve: () => resolve(handle), reject, decline: () => resolve(null) };
-      this.#scheduler.tryRequest(holder);
-    });
-  }
-
-  async #runTry<T>(kind: LockKind, fn: () => T | Promise<T>): Promise<TryResult<Awaited<T>>> {
-    const handle = await this.#try(kind, false);
-    if (!handle) return { acquired: false };
-    try {
-      return { acquired: true, value: await runWithHolder(handle.holder, fn) };
-    } finally {
-      handle.release();
-    }
-  }
-
-  /** `escapes`: the handle goes to the caller, who may forget it (see LeakGuard). */
-  #acquire(kind: LockKind, options?: LockOptions, escapes = true): Promise<LockHandle> {
-    try {
-      if (this.#closing) throw new ClosedError();
-      const { signal, timeout } = checkLockOptions(options);
-      if (signal?.aborted) throw new LockAbortedError(signal.reason);
-      const holder = new Holder(kind, this, currentHolder());
-      const handle = new LockHandle(holder, this.#scheduler);
-      // The callback forms release in a finally: only handles given out can be forgotten.
-      if (escapes) this.#scheduler.leaks.watch(handle);
-      if (this.#scheduler.request(holder)) return Promise.resolve(handle);
-      return new Promise<LockHandle>((resolve, reject) => {
-        let timer: NodeJS.Timeout | undefined;
-        const onAbort = () => this.#scheduler.cancel(holder, new LockAbortedError(signal!.reason));
-        const cleanup = () => {
-          if (timer) clearTimeout(timer);
-          signal?.removeEventListener("abort", onAbort);
-        };
-        holder.settle = {
-          resolve: () => (cleanup(), resolve(handle)),
-          reject: (error) => (cleanup(), reject(error)),
-        };
-        signal?.addEventListener("abort", onAbort, { once: true });
-        if (timeout !== undefined) {
-          timer = setTimeout(
-            () => this.#scheduler.cancel(holder, new LockTimeoutError(timeout)),
-            timeout,
-          );
-        }
-      });
-    } catch (error) {
-      return Promise.reject(error);
-    }
   }
 }

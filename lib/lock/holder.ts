@@ -17,12 +17,12 @@ export type LockKind = "read" | "write";
  */
 export class Holder {
   state: "waiting" | "held" | "released" = "waiting";
-  /** Read holders: how many write upgrades below it gave its claim up for now. */
-  suspended = 0;
+  /** Read holders: how many upgrades or fences below it have its claim given up now. */
+  suspendCount = 0;
   /** Read holders: counted among the rank's active read claims. */
   counted = false;
-  /** Write holders that upgrade: the read holders they suspended. */
-  suspends: Holder[] = [];
+  /** Write holders that upgrade: the enclosing read holders they gave up while waiting. */
+  suspendedReads: readonly Holder[] = [];
   /** Granted inside a holder of the same controller, without queueing. */
   nested = false;
   /** decline: a try that did not get the lock (see RankScheduler.tryRequest). */
@@ -46,8 +46,43 @@ export class Holder {
 
   /** Active: held, and (for a read) not given up for an upgrade in progress. */
   get active(): boolean {
-    return this.state === "held" && this.suspended === 0;
+    return this.state === "held" && this.suspendCount === 0;
   }
+}
+
+/** What encloses a request: the active holders of one controller up its chain. */
+export interface Enclosing {
+  /** An active write encloses it. */
+  write: boolean;
+  /** The active reads that enclose it, innermost first. */
+  reads: readonly Holder[];
+  /** How many active holders of the controller enclose it. */
+  depth: number;
+}
+
+const nothingEncloses: Enclosing = Object.freeze({
+  write: false,
+  reads: Object.freeze([]),
+  depth: 0,
+});
+
+/**
+ * Walks up the chain from `parent` (the holder current where a request was made) and
+ * collects the active holders of `owner` (a controller): the one walk that nesting,
+ * upgrades and fences rely on. Holders of other controllers are passed over.
+ */
+export function enclosing(parent: Holder | undefined, owner: object): Enclosing {
+  if (parent === undefined) return nothingEncloses;
+  let write = false;
+  let depth = 0;
+  const reads: Holder[] = [];
+  for (let h: Holder | undefined = parent; h; h = h.parent) {
+    if (h.owner !== owner || !h.active) continue;
+    depth++;
+    if (h.kind === "write") write = true;
+    else reads.push(h);
+  }
+  return { write, reads, depth };
 }
 
 const storage = new AsyncLocalStorage<Holder | null>();

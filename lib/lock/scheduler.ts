@@ -1,9 +1,7 @@
 import type { Subscription } from "rxjs";
 
-import { Holder, type LockKind } from "./holder.js";
-import { LeakGuard } from "./leak-guard.js";
-import { type EventHub, type LockEvent, lockEvent } from "../observe/lock-events.js";
-import type { StatsRecorder } from "../observe/lock-stats.js";
+import { enclosing, Holder, type LockKind } from "./holder.js";
+import type { SchedulerHook } from "./scheduler-hook.js";
 import { GlobalKind, type GrantEvent, type WindowBackend } from "../runtime/window-backend.js";
 
 /** trying: a try whose answer comes as a GrantEvent (for `trying`). */
@@ -42,17 +40,10 @@ export class RankScheduler {
   private readonly subscription: Subscription;
   /** Set by shutdown(): every holder counts as released from then on. */
   closed = false;
-  /** Releases the locks of handles collected while held. */
-  readonly leaks = new LeakGuard((holder) => {
-    if (holder.state !== "held" || this.closed) return false;
-    this.release(holder);
-    return true;
-  });
 
   constructor(
     private readonly backend: WindowBackend,
-    private readonly events: EventHub,
-    private readonly stats: StatsRecorder,
+    private readonly hook: SchedulerHook,
   ) {
     this.subscription = backend.grants$.subscribe((g) => this.onGrant(g));
   }
@@ -66,7 +57,7 @@ export class RankScheduler {
     }
     if (holder.kind === "write") {
       for (const read of reads) this.suspend(read);
-      holder.suspends = reads;
+      holder.suspendedReads = reads;
     }
     this.queue.push(holder);
     this.pump();
@@ -116,8 +107,7 @@ export class RankScheduler {
   release(holder: Holder): void {
     if (holder.state !== "held") return;
     holder.state = "released";
-    if (!holder.internal) this.stats.of(holder.kind).released++;
-    if (holder.eventId) this.emit("released", holder);
+    this.hook.released(holder);
     if (this.closed) return;
     if (holder.kind === "read") {
       if (holder.counted) this.readers--;
@@ -125,7 +115,7 @@ export class RankScheduler {
     } else {
       // Take the suspended read claims back before the write goes: the global write
       // then turns into a read with no gap in between.
-      for (const read of holder.suspends) this.resume(read);
+      for (const read of holder.suspendedReads) this.resume(read);
       this.writeClaims--;
     }
     this.pump();
@@ -137,15 +127,14 @@ export class RankScheduler {
     if (index < 0) return false;
     this.queue.splice(index, 1);
     holder.state = "released";
-    if (!holder.internal) this.stats.of(holder.kind).cancelled++;
-    if (holder.eventId) this.emit("cancelled", holder);
-    if (holder.suspends.length > 0 && !this.closed) {
+    this.hook.cancelled(holder);
+    if (holder.suspendedReads.length > 0 && !this.closed) {
       // An upgrade gave its reads up; the task goes on in their scope once this rejects,
       // so it rejects only when the global read is back (another rank may write now).
       const settle = takeSettle(holder);
-      this.readBack(holder.suspends, () => settle?.reject(reason));
+      this.readBack(holder.suspendedReads, () => settle?.reject(reason));
     } else {
-      for (const read of holder.suspends) this.resume(read);
+      for (const read of holder.suspendedReads) this.resume(read);
       takeSettle(holder)?.reject(reason);
     }
     this.pump();
@@ -153,7 +142,7 @@ export class RankScheduler {
   }
 
   /** Queues a read of the scheduler's own; when granted, resumes `reads` and calls `then`. */
-  private readBack(reads: Holder[], then: () => void): void {
+  private readBack(reads: readonly Holder[], then: () => void): void {
     const back = new Holder("read", this, undefined);
     back.internal = true;
     const done = (): void => {
@@ -194,9 +183,11 @@ export class RankScheduler {
    * `parent`, for a wait that other ranks' writers must get through (a fence). Returns
    * them for {@link resumeReads}, and whether the context holds a write.
    */
-  stepAside(parent: Holder | undefined, owner: object): { reads: Holder[]; holdsWrite: boolean } {
-    const probe = new Holder("read", owner, parent);
-    const { write, reads } = this.activeAbove(probe);
+  stepAside(
+    parent: Holder | undefined,
+    owner: object,
+  ): { reads: readonly Holder[]; holdsWrite: boolean } {
+    const { write, reads } = enclosing(parent, owner);
     for (const read of reads) this.suspend(read);
     this.pump();
     return { reads, holdsWrite: write };
@@ -206,7 +197,7 @@ export class RankScheduler {
    * Takes read claims given up by {@link stepAside} back. Call only while this rank holds
    * a read claim of its own (so the global read is held), e.g. a fresh read() handle.
    */
-  resumeReads(reads: Holder[]): void {
+  resumeReads(reads: readonly Holder[]): void {
     for (const read of reads) this.resume(read);
   }
 
@@ -215,67 +206,40 @@ export class RankScheduler {
     return this.global.every((g) => g.state === "idle");
   }
 
-  /** Counts and announces a request, sets `nested`; returns the active reads around it. */
-  private register(holder: Holder): Holder[] {
-    const { write, reads, depth } = this.activeAbove(holder);
+  /** Announces a request and sets `nested`; returns the active reads around it. */
+  private register(holder: Holder): readonly Holder[] {
+    const { write, reads, depth } = enclosing(holder.parent, holder.owner);
     holder.nested = write || (holder.kind === "read" && reads.length > 0);
-    holder.requestedAt = performance.now();
-    this.stats.of(holder.kind).requested++;
-    if (this.events.active) {
-      holder.eventId = this.events.newId();
-      holder.depth = depth;
-      this.emit("requested", holder);
-    }
+    this.hook.requested(holder, depth);
     return reads;
   }
 
-  /** A try that does not get the lock: counted and announced as cancelled. */
+  /** A try that does not get the lock: announced as cancelled. */
   private decline(holder: Holder): void {
     holder.state = "released";
-    this.stats.of(holder.kind).cancelled++;
-    if (holder.eventId) this.emit("cancelled", holder);
+    this.hook.cancelled(holder);
     takeSettle(holder)?.decline?.();
   }
 
-  private activeAbove(holder: Holder): { write: boolean; reads: Holder[]; depth: number } {
-    let write = false;
-    let depth = 0;
-    const reads: Holder[] = [];
-    for (let h = holder.parent; h; h = h.parent) {
-      if (h.owner !== holder.owner || !h.active) continue;
-      depth++;
-      if (h.kind === "write") write = true;
-      else reads.push(h);
-    }
-    return { write, reads, depth };
-  }
-
-  private emit(type: LockEvent["type"], holder: Holder): void {
-    this.events.emit(lockEvent(type, holder.kind, this.backend.rank, holder.eventId, holder));
-  }
-
   private suspend(read: Holder): void {
-    if (read.suspended++ === 0 && read.counted) {
+    if (read.suspendCount++ === 0 && read.counted) {
       read.counted = false;
       this.readers--;
-      if (read.eventId) this.emit("suspended", read);
+      this.hook.suspended(read);
     }
   }
 
   private resume(read: Holder): void {
-    if (--read.suspended === 0 && read.state === "held") {
+    if (--read.suspendCount === 0 && read.state === "held") {
       read.counted = true;
       this.readers++;
-      if (read.eventId) this.emit("resumed", read);
+      this.hook.resumed(read);
     }
   }
 
   private grant(holder: Holder): void {
     holder.state = "held";
-    holder.grantedAt = performance.now();
-    if (!holder.internal)
-      this.stats.of(holder.kind).recordWait(holder.grantedAt - holder.requestedAt);
-    if (holder.eventId) this.emit("granted", holder);
+    this.hook.granted(holder);
     if (holder.kind === "read") {
       holder.counted = true;
       this.readers++;

@@ -1,0 +1,241 @@
+import {
+  ClosedError,
+  InvalidArgumentError,
+  LockAbortedError,
+  LockTimeoutError,
+} from "../errors/errors.js";
+import { Holder, type LockKind, runWithHolder } from "./holder.js";
+import { LeakGuard } from "./leak-guard.js";
+import { LockHandle } from "./lock-handle.js";
+import type { RankScheduler } from "./scheduler.js";
+
+/**
+ * Options of {@link WindowController.read} and {@link WindowController.write}.
+ *
+ * @example
+ * ```ts
+ * await using lock = await ctrl.write({ signal: AbortSignal.timeout(1000), timeout: 5000 });
+ * ```
+ */
+export interface LockOptions {
+  /** Aborting it rejects a waiting request with an `AbortError` (code `ABORT_ERR`). */
+  signal?: AbortSignal;
+  /** Milliseconds to wait before rejecting with a `LockTimeoutError`. */
+  timeout?: number;
+}
+
+/**
+ * What the callback forms of {@link WindowController.tryRead} and `tryWrite` resolve with.
+ *
+ * @example
+ * ```ts
+ * const r = await ctrl.tryWrite(() => flush());
+ * if (!r.acquired) scheduleRetry();
+ * ```
+ */
+export type TryResult<T> =
+  | {
+      /** The lock was free: `fn` ran under it. */
+      acquired: true;
+      /** What `fn` returned. */
+      value: T;
+    }
+  | {
+      /** The lock was not free now: `fn` did not run. */
+      acquired: false;
+    };
+
+const lockOptionKeys: ReadonlySet<string> = new Set<keyof LockOptions>(["signal", "timeout"]);
+
+/** Checked only when options are given: the common call has none. */
+function checkLockOptions(options: LockOptions | undefined): LockOptions {
+  if (options === undefined) return {};
+  if (typeof options !== "object" || options === null) {
+    throw new InvalidArgumentError("lock options must be an object");
+  }
+  for (const key of Object.keys(options)) {
+    if (!lockOptionKeys.has(key)) {
+      throw new InvalidArgumentError(
+        `unknown lock option ${JSON.stringify(key)} (known: ${[...lockOptionKeys].join(", ")})`,
+      );
+    }
+  }
+  const { signal, timeout } = options;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new InvalidArgumentError("options.signal must be an AbortSignal");
+  }
+  if (timeout !== undefined && !(typeof timeout === "number" && timeout >= 0)) {
+    throw new InvalidArgumentError("options.timeout must be a number of milliseconds >= 0");
+  }
+  return options;
+}
+
+/**
+ * `read(a, b)` and `write(a, b)`: a function first, options second, or options alone;
+ * `undefined` when the arguments are in order, else the error to reject with.
+ */
+function misorderedArguments(
+  method: string,
+  a: unknown,
+  b: unknown,
+): InvalidArgumentError | undefined {
+  if (b === undefined || typeof a === "function") return undefined;
+  return typeof b === "function"
+    ? new InvalidArgumentError(
+        `${method}(options, fn): the function comes first, ${method}(fn, options)`,
+      )
+    : new InvalidArgumentError(`${method}(options) takes one argument, or ${method}(fn, options)`);
+}
+
+/** `tryRead(fn)` and `tryWrite(fn)`: `fn` is a function or absent. */
+function notAFunction(method: string, fn: unknown): InvalidArgumentError | undefined {
+  if (fn === undefined || typeof fn === "function") return undefined;
+  return new InvalidArgumentError(`${method}(fn): fn must be a function (tries take no options)`);
+}
+
+/**
+ * Turns lock requests into handles, promises and callback runs for one controller: every
+ * form (handle, callback, try) makes its holder and handle in {@link open}, the one
+ * set-up path, and hands the holder to the scheduler.
+ */
+export class Acquirer {
+  /** Releases the locks of handles collected while held. */
+  readonly #leaks: LeakGuard;
+
+  constructor(
+    private readonly scheduler: RankScheduler,
+    /** The controller: holders of the same owner nest. */
+    private readonly owner: object,
+    private readonly closing: () => boolean,
+    /** Capture where each handle given out was acquired (leakStacks). */
+    captureStacks: boolean,
+  ) {
+    this.#leaks = new LeakGuard((holder) => {
+      if (holder.state !== "held" || scheduler.closed) return false;
+      scheduler.release(holder);
+      return true;
+    });
+    this.#leaks.captureStacks = captureStacks;
+  }
+
+  /**
+   * `read(a, b)` / `write(a, b)` asked for where `parent` is current: `a` a function to run
+   * under the lock (options `b`), or options alone; resolves with the handle then.
+   */
+  lock<T>(
+    kind: LockKind,
+    parent: Holder | undefined,
+    a: LockOptions | (() => T | Promise<T>) | undefined,
+    b: LockOptions | undefined,
+  ): Promise<LockHandle | T> {
+    if (b !== undefined) {
+      const wrong = misorderedArguments(kind, a, b);
+      if (wrong) return Promise.reject(wrong);
+    }
+    return typeof a === "function" ? this.run(kind, parent, a, b) : this.request(kind, parent, a);
+  }
+
+  /** `tryRead(fn?)` / `tryWrite(fn?)` asked for where `parent` is current. */
+  tryLock<T>(
+    kind: LockKind,
+    parent: Holder | undefined,
+    fn: (() => T | Promise<T>) | undefined,
+  ): Promise<LockHandle | null | TryResult<Awaited<T>>> {
+    if (fn === undefined) return this.try(kind, parent);
+    const wrong = notAFunction(kind === "read" ? "tryRead" : "tryWrite", fn);
+    if (wrong) return Promise.reject(wrong);
+    return this.runTry(kind, parent, fn);
+  }
+
+  /** A handle for `kind`, asked for where `parent` is current; waits as options say. */
+  request(
+    kind: LockKind,
+    parent: Holder | undefined,
+    options?: LockOptions,
+    escapes = true,
+  ): Promise<LockHandle> {
+    try {
+      if (this.closing()) throw new ClosedError();
+      const { signal, timeout } = checkLockOptions(options);
+      if (signal?.aborted) throw new LockAbortedError(signal.reason);
+      const handle = this.open(kind, parent, escapes);
+      const holder = handle.holder;
+      if (this.scheduler.request(holder)) return Promise.resolve(handle);
+      return new Promise<LockHandle>((resolve, reject) => {
+        let timer: NodeJS.Timeout | undefined;
+        const onAbort = () => this.scheduler.cancel(holder, new LockAbortedError(signal!.reason));
+        const cleanup = () => {
+          if (timer) clearTimeout(timer);
+          signal?.removeEventListener("abort", onAbort);
+        };
+        holder.settle = {
+          resolve: () => (cleanup(), resolve(handle)),
+          reject: (error) => (cleanup(), reject(error)),
+        };
+        signal?.addEventListener("abort", onAbort, { once: true });
+        if (timeout !== undefined) {
+          timer = setTimeout(
+            () => this.scheduler.cancel(holder, new LockTimeoutError(timeout)),
+            timeout,
+          );
+        }
+      });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** A handle if the lock is free now, else `null` (see WindowController.tryRead). */
+  try(kind: LockKind, parent: Holder | undefined, escapes = true): Promise<LockHandle | null> {
+    if (this.closing()) return Promise.reject(new ClosedError());
+    const handle = this.open(kind, parent, escapes);
+    return new Promise((resolve, reject) => {
+      handle.holder.settle = {
+        resolve: () => resolve(handle),
+        reject,
+        decline: () => resolve(null),
+      };
+      this.scheduler.tryRequest(handle.holder);
+    });
+  }
+
+  /** Runs `fn` under the lock, with its holder current (locks taken inside nest). */
+  async run<T>(
+    kind: LockKind,
+    parent: Holder | undefined,
+    fn: () => T | Promise<T>,
+    options?: LockOptions,
+  ): Promise<T> {
+    const handle = await this.request(kind, parent, options, false);
+    try {
+      return await runWithHolder(handle.holder, fn);
+    } finally {
+      handle.release();
+    }
+  }
+
+  /** Runs `fn` under the lock only if it is free now. */
+  async runTry<T>(
+    kind: LockKind,
+    parent: Holder | undefined,
+    fn: () => T | Promise<T>,
+  ): Promise<TryResult<Awaited<T>>> {
+    const handle = await this.try(kind, parent, false);
+    if (!handle) return { acquired: false };
+    try {
+      return { acquired: true, value: await runWithHolder(handle.holder, fn) };
+    } finally {
+      handle.release();
+    }
+  }
+
+  /**
+   * The holder and handle of one request. `escapes`: the handle goes to the caller, who
+   * may forget it (see LeakGuard); the callback forms release in a finally.
+   */
+  private open(kind: LockKind, parent: Holder | undefined, escapes: boolean): LockHandle {
+    const handle = new LockHandle(new Holder(kind, this.owner, parent), this.scheduler);
+    if (escapes) this.#leaks.watch(handle);
+    return handle;
+  }
+}

@@ -1,0 +1,85 @@
+import type { Holder } from "./holder.js";
+import { type EventHub, type LockEvent, lockEvent } from "../observe/lock-events.js";
+import type { StatsRecorder } from "../observe/lock-stats.js";
+
+/**
+ * What the scheduler tells the outside about each acquisition, and nothing more: its
+ * state machine calls one method per transition and never looks at what is done with
+ * it (events, statistics and, through the events, the trace).
+ */
+export interface SchedulerHook {
+  /** A request was made; `depth` active holders of the same controller enclose it. */
+  requested(holder: Holder, depth: number): void;
+  granted(holder: Holder): void;
+  released(holder: Holder): void;
+  /** A waiting request was dropped (aborted, timed out, closed) or a try declined. */
+  cancelled(holder: Holder): void;
+  /** A held read gave its claim up for an upgrade or a fence below it... */
+  suspended(read: Holder): void;
+  /** ...and took it back. */
+  resumed(read: Holder): void;
+}
+
+/** A hook that records nothing (unit tests of the state machine). */
+export const silentHook: SchedulerHook = {
+  requested: () => undefined,
+  granted: () => undefined,
+  released: () => undefined,
+  cancelled: () => undefined,
+  suspended: () => undefined,
+  resumed: () => undefined,
+};
+
+/**
+ * The controller's hook: counts and wait times into `stats`, and lock events into
+ * `events` while anyone listens. Holders the scheduler takes for itself (`internal`)
+ * are neither counted nor announced.
+ */
+export class ObservingHook implements SchedulerHook {
+  constructor(
+    private readonly rank: number,
+    private readonly events: EventHub,
+    private readonly stats: StatsRecorder,
+  ) {}
+
+  requested(holder: Holder, depth: number): void {
+    holder.requestedAt = performance.now();
+    this.stats.of(holder.kind).requested++;
+    if (this.events.active) {
+      holder.eventId = this.events.newId();
+      holder.depth = depth;
+      this.emit("requested", holder);
+    }
+  }
+
+  granted(holder: Holder): void {
+    holder.grantedAt = performance.now();
+    if (holder.internal) return;
+    this.stats.of(holder.kind).recordWait(holder.grantedAt - holder.requestedAt);
+    if (holder.eventId) this.emit("granted", holder);
+  }
+
+  released(holder: Holder): void {
+    if (holder.internal) return;
+    this.stats.of(holder.kind).released++;
+    if (holder.eventId) this.emit("released", holder);
+  }
+
+  cancelled(holder: Holder): void {
+    if (holder.internal) return;
+    this.stats.of(holder.kind).cancelled++;
+    if (holder.eventId) this.emit("cancelled", holder);
+  }
+
+  suspended(read: Holder): void {
+    if (read.eventId) this.emit("suspended", read);
+  }
+
+  resumed(read: Holder): void {
+    if (read.eventId) this.emit("resumed", read);
+  }
+
+  private emit(type: LockEvent["type"], holder: Holder): void {
+    this.events.emit(lockEvent(type, holder.kind, this.rank, holder.eventId, holder));
+  }
+}

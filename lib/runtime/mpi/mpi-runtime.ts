@@ -23,12 +23,14 @@ import type { WindowBackend } from "../window-backend.js";
  * use instead. osc ucx of Open MPI 4.1: ranks of one node that wait for the lock spin
  * without end (open-mpi/ompi#10559; 3 ranks made no progress in 4 minutes).
  */
-const unsupportedOneSided: Record<string, string> = {
-  ucx:
+const unsupportedOneSided = new Map<string, string>([
+  [
+    "ucx",
     "Open MPI's osc ucx does not make passive-target progress between ranks of one node " +
-    "(open-mpi/ompi#10559): lock requests would spin forever. Run with `--mca osc rdma` " +
-    "(or `--mca osc sm`) on one node, or `--mca osc pt2pt` across nodes over TCP",
-};
+      "(open-mpi/ompi#10559): lock requests would spin forever. Run with `--mca osc rdma` " +
+      "(or `--mca osc sm`) on one node, or `--mca osc pt2pt` across nodes over TCP",
+  ],
+]);
 
 /**
  * The process's MPI runtime: the native progress thread, and its completions routed to
@@ -183,7 +185,7 @@ export class MpiRuntime implements Runtime, CommService, WindowRuntime {
    */
   async openWindow(master: number, comm: Communicator): Promise<WindowBackend> {
     if (comm.size === 1) return new LocalWindow();
-    const unsupported = unsupportedOneSided[this.oneSided];
+    const unsupported = unsupportedOneSided.get(this.oneSided);
     if (unsupported !== undefined) {
       throw new MpiLockError(
         "ERR_MPILOCK_UNSUPPORTED_TRANSPORT",
@@ -235,7 +237,7 @@ export class MpiRuntime implements Runtime, CommService, WindowRuntime {
       oneSided: {
         component: this.oneSided || null,
         setting: this.oneSidedSetting || null,
-        supported: unsupportedOneSided[this.oneSided] === undefined,
+        supported: !unsupportedOneSided.has(this.oneSided),
       },
       rank: this.rank,
       size: this.size,

@@ -7,7 +7,9 @@
 // /etc/openmpi/openmpi-mca-params.conf, and pml ucx declines machines without an HPC
 // network unless told `any`; with pml ob1 the first window operation never completes).
 // With both, no update is lost and the fence holds, but at 2 ranks the overlap job took
-// 50 s and the writer-among-busy-readers job did not finish in 60 s.
+// 50 s and the writer-among-busy-readers job did not finish in 60 s: sync() refuses it
+// (ERR_MPILOCK_UNSUPPORTED_TRANSPORT, on every rank), which the last part checks, with
+// what the runtime reports about the component in use (runtimeInfo()).
 // A WebAssembly trap stays a catchable RuntimeError where UCX is loaded (the library sets
 // UCX_ERROR_SIGNALS to "" unless the user set it: osc/pml ucx, or MPICH's ch4:ucx), and a
 // user's own value is kept.
@@ -89,7 +91,10 @@ describe.skipIf(specMpi !== "openmpi").each(components)("--mca osc %s", (_name, 
 });
 
 // Open MPI loads UCX for osc/pml ucx only; MPICH's ch4:ucx always.
-const withUcx = specMpi === "openmpi" ? ucx : {};
+// pml ucx alone loads it (with UCX_ERROR_SIGNALS=SIGSEGV,SIGBUS the trap then kills the
+// rank); osc ucx as well would be refused by sync().
+const { osc: _osc, ...pmlUcx } = ucx;
+const withUcx = specMpi === "openmpi" ? pmlUcx : {};
 
 describe(`UCX and V8's WebAssembly trap handler, ${specMpi}`, () => {
   it("a trap is a RuntimeError: UCX_ERROR_SIGNALS defaults to empty", async () => {
@@ -112,5 +117,71 @@ describe(`UCX and V8's WebAssembly trap handler, ${specMpi}`, () => {
       timeoutMs: JOB_TIMEOUT_MS,
     });
     for (const r of reports) expect(r).toMatchObject({ ucxErrorSignals: "SIGILL" });
+  });
+});
+
+interface Info {
+  backend: string;
+  mpi: string;
+  library: string;
+  threadLevel: string;
+  oneSided: { component: string | null; setting: string | null; supported: boolean };
+  rank: number;
+  size: number;
+  ranksPerNode: number;
+}
+
+describe.skipIf(specMpi !== "openmpi")("one-sided components sync() takes or refuses", () => {
+  it.each(components)("--mca osc %s: named, supported, and taken", async (name, mca) => {
+    const { reports } = await mpirun("transport", { np: 2, mca, timeoutMs: JOB_TIMEOUT_MS });
+    expect(reports).toHaveLength(2);
+    for (const r of reports) {
+      expect(r.error).toBeUndefined();
+      expect(r.synced).toBe(2);
+      expect(r.info).toMatchObject({
+        backend: "mpi",
+        mpi: "openmpi",
+        threadLevel: expect.stringMatching(/^(funneled|serialized|multiple)$/),
+        oneSided: { component: name, setting: name, supported: true },
+        rank: r.rank,
+        size: 2,
+        ranksPerNode: 2,
+      });
+      expect((r.info as Info).library).toMatch(/^Open MPI v\d/);
+      expect((r.info as Info).library).not.toContain("\0"); // Open MPI counts its NUL
+    }
+  });
+
+  it("--mca osc ucx: refused on every rank with a coded error that says what to use", async () => {
+    const { reports, ms } = await mpirun("transport", {
+      np: 2,
+      mca: ucx,
+      timeoutMs: JOB_TIMEOUT_MS,
+    });
+    expect(reports).toHaveLength(2);
+    for (const r of reports) {
+      expect(r.info).toMatchObject({ oneSided: { component: "ucx", supported: false } });
+      const error = r.error as { code: string; message: string };
+      expect(error.code).toBe("ERR_MPILOCK_UNSUPPORTED_TRANSPORT");
+      expect(error.message).toMatch(/--mca osc rdma/);
+      expect(error.message).toMatch(/--mca osc pt2pt/);
+    }
+    expect(ms).toBeLessThan(JOB_TIMEOUT_MS);
+  });
+
+  it("--mca osc ucx: a lock job ends with that error instead of spinning", async () => {
+    const result = await mpirun("counter", {
+      np: 3,
+      mca: ucx,
+      args: [`--dir=${tempDir()}`, `--k=${K}`],
+      timeoutMs: JOB_TIMEOUT_MS,
+      allowFailure: true,
+    });
+    expect(result.code).not.toBe(0);
+    expect(result.signal).toBeNull();
+    expect(result.reports).toEqual([]);
+    // Each rank's failure (the rank program prints the error's stack, then ends).
+    const refused = result.stderr.match(/one-sided component 'ucx'.*--mca osc rdma/g) ?? [];
+    expect(refused).toHaveLength(3);
   });
 });

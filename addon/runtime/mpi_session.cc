@@ -27,6 +27,7 @@ void ProgressThread::initialize() {
   char version[MPI_MAX_LIBRARY_VERSION_STRING];
   int len = 0;
   MPI_Get_library_version(version, &len);
+  while (len > 0 && version[len - 1] == '\0') --len;  // Open MPI counts the terminating NUL
   c.rank = rank_;
   c.size = size_;
   c.threadLevel = provided;

@@ -9,7 +9,7 @@ import {
   type SplitRequest,
   worldId,
 } from "../communicator.js";
-import { MpiError } from "../../errors/errors.js";
+import { MpiError, MpiLockError } from "../../errors/errors.js";
 import { LocalWindow } from "../local/local-window.js";
 import { type Completion, type NativeBinding } from "./native.js";
 import { MpiWindow, type WindowRuntime } from "./mpi-window.js";
@@ -19,6 +19,20 @@ import type { WindowSettings } from "../../config/table.js";
 import type { RuntimeConfig } from "../backend.js";
 import { type RuntimeInfo, threadLevels } from "../runtime-info.js";
 import type { WindowBackend } from "../window-backend.js";
+
+/**
+ * One-sided components that cannot give the lock passive-target progress, and what to
+ * use instead. osc ucx of Open MPI 4.1: ranks of one node that wait for the lock spin
+ * without end (open-mpi/ompi#10559; 3 ranks made no progress in 4 minutes).
+ */
+const unsupportedOneSided = new Map<string, string>([
+  [
+    "ucx",
+    "Open MPI's osc ucx does not make passive-target progress between ranks of one node " +
+      "(open-mpi/ompi#10559): lock requests would spin forever. Run with `--mca osc rdma` " +
+      "(or `--mca osc sm`) on one node, or `--mca osc pt2pt` across nodes over TCP",
+  ],
+]);
 
 /**
  * The process's MPI runtime: the native progress thread, and its completions routed to
@@ -173,7 +187,8 @@ export class MpiRuntime implements Runtime, CommService, WindowRuntime {
 
   /**
    * Collective over `comm`: a window (on a duplicate of it) with counters at `master`; a
-   * communicator of one rank needs none.
+   * communicator of one rank needs none. Refuses, on every rank, a one-sided component
+   * that cannot serve the lock (every rank has the same: the launcher passes it to all).
    */
   async openWindow(
     master: number,
@@ -181,6 +196,14 @@ export class MpiRuntime implements Runtime, CommService, WindowRuntime {
     settings: WindowSettings,
   ): Promise<WindowBackend> {
     if (comm.size === 1) return new LocalWindow();
+    const unsupported = unsupportedOneSided.get(this.oneSided);
+    if (unsupported !== undefined) {
+      throw new MpiLockError(
+        "ERR_MPILOCK_UNSUPPORTED_TRANSPORT",
+        `mpilock cannot run its lock on MPI's one-sided component '${this.oneSided}'` +
+          `${this.oneSidedSetting ? ` (Open MPI parameter osc=${this.oneSidedSetting})` : ""}: ${unsupported}.`,
+      );
+    }
     const id = this.nextWindow++;
     const window = new MpiWindow(this, id, master, comm.rank, comm.size, settings);
     this.windows.set(id, window);
@@ -225,7 +248,7 @@ export class MpiRuntime implements Runtime, CommService, WindowRuntime {
       oneSided: {
         component: this.oneSided || null,
         setting: this.oneSidedSetting || null,
-        supported: true,
+        supported: !unsupportedOneSided.has(this.oneSided),
       },
       rank: this.rank,
       size: this.size,

@@ -72,23 +72,26 @@ describe.each([2, 4])("singleWrite() misused, mpirun -np %i", (np) => {
     }
   });
 
-  it("a rank skips a singleWrite() and closes: the others get ERR_MPILOCK_FENCE_SKIPPED naming it, at once", async () => {
-    const result = await job(np, ["--case=skip"]);
-    expectNoCrash(result);
-    expect(result.code).toBe(0);
-    expect(result.reports).toHaveLength(np);
-    for (const r of result.reports) {
-      expect(outcome(r, "closed").error, `rank ${r.rank}`).toBeUndefined();
-      if (r.rank === last) continue;
-      const single = outcome(r, "single");
-      expect(single.error, `rank ${r.rank}`).toMatchObject({ code: "ERR_MPILOCK_FENCE_SKIPPED" });
-      expect(single.error!.message).toContain("singleWrite() #1");
-      expect(single.error!.message).toContain(`skipped by rank ${last}`);
-      expect(single.error!.message).toMatch(/called at .*fence-misuse\.js/);
-      // No waiting for a timeout: the closing rank's vote meets the fence's at once.
-      expect(single.ms).toBeLessThan(10_000);
-    }
-  });
+  it.each(["callback", "fence"])(
+    "a rank skips a singleWrite() (the %s form) and closes: the others get ERR_MPILOCK_FENCE_SKIPPED naming it, at once",
+    async (form) => {
+      const result = await job(np, ["--case=skip", `--form=${form}`]);
+      expectNoCrash(result);
+      expect(result.code).toBe(0);
+      expect(result.reports).toHaveLength(np);
+      for (const r of result.reports) {
+        expect(outcome(r, "closed").error, `rank ${r.rank}`).toBeUndefined();
+        if (r.rank === last) continue;
+        const single = outcome(r, "single");
+        expect(single.error, `rank ${r.rank}`).toMatchObject({ code: "ERR_MPILOCK_FENCE_SKIPPED" });
+        expect(single.error!.message).toContain("singleWrite() #1");
+        expect(single.error!.message).toContain(`skipped by rank ${last}`);
+        expect(single.error!.message).toMatch(/called at .*fence-misuse\.js/);
+        // No waiting for a timeout: the closing rank's vote meets the fence's at once.
+        expect(single.ms).toBeLessThan(10_000);
+      }
+    },
+  );
 
   it("a rank comes late: a coded warning names the singleWrite(), `timeout` gives up with ERR_MPILOCK_FENCE_TIMEOUT, close() still ends cleanly", async () => {
     const [warn, timeout, late] = [500, 1500, 5000];

@@ -21,12 +21,12 @@ interface Call {
 
 const quiet: FenceTrack = { granted() {}, released() {}, cancelled() {} };
 
-/** The caller's frame: the one below `ctrl.singleWrite()`. */
-function callSite(): string {
+/** The caller's frame: the one below `ctrl.singleWrite()`, which called `entry`. */
+function callSite(entry: (...args: never[]) => unknown): string {
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = 4;
   const holder: { stack?: string } = {};
-  Error.captureStackTrace(holder, FenceCoordinator.prototype.call);
+  Error.captureStackTrace(holder, entry);
   Error.stackTraceLimit = limit;
   const frames = (holder.stack ?? "").split("\n").filter((l) => l.startsWith("    at "));
   return frames[1]?.trim().replace(/^at /, "") ?? "";
@@ -55,12 +55,12 @@ export class FenceCoordinator {
 
   /** `ctrl.singleWrite(options)`. */
   async open<H>(options: unknown): Promise<Fence<H>> {
-    return new Fence(await this.#start<H>(options, callSite()));
+    return new Fence(await this.#start<H>(options, callSite(FenceCoordinator.prototype.open)));
   }
 
   /** `ctrl.singleWrite(fn, options)`. */
   async call<T>(fn: () => T | Promise<T>, options: unknown): Promise<Awaited<T>> {
-    const step = await this.#start<null>(options, callSite());
+    const step = await this.#start<null>(options, callSite(FenceCoordinator.prototype.call));
     if (step.isWriter && !step.ending) await step.callback(fn);
     return step.collect<Awaited<T>>();
   }

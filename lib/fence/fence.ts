@@ -66,8 +66,10 @@ export class Fence<H = null> implements AsyncDisposable {
    * Writer only: the value every rank's `collect()` gives once the fence ends (the last
    * call wins). It is encoded when the fence ends; a value that cannot travel (a
    * function, a symbol, a class instance, a native handle) then fails the fence with
-   * `ERR_MPILOCK_ENCODE` on every rank. Throws `ERR_MPILOCK_FENCE_NOT_WRITER` on the other
-   * ranks (guard the call with `guard()` or `enter()`).
+   * `ERR_MPILOCK_ENCODE` on every rank. On the other ranks it throws
+   * `ERR_MPILOCK_FENCE_NOT_WRITER` (guard the call with `guard()` or `enter()`), ends the
+   * fence there, and fails it on every rank with that code (the writer's `collect()` or
+   * the end of its block rejects).
    */
   share(value: unknown): void {
     this.#step.share(value);

@@ -216,6 +216,8 @@ export class WindowController implements AsyncDisposable {
    *   writer holds the write lock until the fence ends, and gets `handle` as
    *   `fence.handle` (the others get `null`).
    *
+   * `timeout`, `signal`, `warnAfter`, a rank that skips it: see {@link SingleWriteOptions}.
+   *
    * A bad or mismatched `rank` is an `InvalidArgumentError` on every rank. Inside a read
    * block, the non-writers give their read claims up for the fence and the writer
    * upgrades; a rank other than the writer must not hold a write lock of this controller
@@ -245,7 +247,9 @@ export class WindowController implements AsyncDisposable {
 
   /**
    * Collective: every rank must call it. Rejects this rank's waiting requests
-   * (`ERR_MPILOCK_CLOSED`), releases what it holds, and frees the window. Idempotent.
+   * (`ERR_MPILOCK_CLOSED`), releases what it holds, lets the singleWrite() steps called
+   * before it run their collectives to the end (those still open or not started fail
+   * with `ERR_MPILOCK_CLOSED` where the writer closed), and frees the window. Idempotent.
    * If the other ranks do not all call it within `closeTimeout` (a `sync()` option), it
    * rejects with `ERR_MPILOCK_CLOSE_TIMEOUT`, and this process ends the job with
    * MPI_Abort at exit instead of hanging there.
@@ -253,8 +257,7 @@ export class WindowController implements AsyncDisposable {
   close(): Promise<void> {
     this.#closing ??= this.#withCloseTimeout(async () => {
       this.#scheduler.shutdown(new ClosedError("the controller was closed while waiting"));
-      // singleWrite() steps called before close() run their collectives to the end
-      // first: freeing the window under them would crash MPI.
+      // Fences called before close() finish their collectives: freeing under them crashes MPI.
       await this.#fences?.drain();
       try {
         await this.#trace?.finish(this.backend);

@@ -7,7 +7,8 @@
 //              ranks report in an 'exit' listener).
 //   skip       the last rank skips a singleWrite() and goes on to close() (after --late ms);
 //              the others wait in it (--timeout: its `timeout` option, --abort: a `signal`
-//              that aborts after that many ms, --warn: its `warnAfter`), then close().
+//              that aborts after that many ms, --warn: its `warnAfter`, --form=fence: the
+//              fence form instead of the callback), then close().
 import { sync } from "../../dist/index.js";
 import { errorInfo, main, now, numberArg, report, sleep, stringArg } from "./report.js";
 
@@ -80,8 +81,11 @@ async function skip() {
   const signal = abortMs > 0 ? AbortSignal.timeout(abortMs) : undefined;
   const out: { rank: number; [key: string]: unknown } = { rank, size };
   if (rank !== size - 1) {
+    const options = { timeout, signal, warnAfter } as object;
     out.single = await settle(
-      ctrl.singleWrite(() => "value", { timeout, signal, warnAfter } as object),
+      stringArg("form", "callback") === "fence"
+        ? ctrl.singleWrite(options).then((fence) => fence.collect())
+        : ctrl.singleWrite(() => "value", options),
     );
   } else {
     await sleep(numberArg("late", 0));

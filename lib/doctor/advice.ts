@@ -54,6 +54,26 @@ export function oscFindings(first: RankFacts, context: Context): Finding[] {
     : [];
 }
 
+/** srun with no PMI for MPI: Open MPI aborts in MPI_Init, MPICH makes singletons. */
+function srunWithoutPmi(first: RankFacts): Finding[] {
+  const { launcher } = first;
+  const tasks = launcher.slurm?.tasks ?? 1;
+  if (launcher.name !== "srun" || tasks < 2 || launcher.mpi !== undefined) return [];
+  return [
+    {
+      level: "fail",
+      what: `srun started ${tasks} tasks with no PMI (--mpi=${launcher.slurm?.mpiType}): each would be alone`,
+      advice:
+        "give srun --mpi=pmix for Open MPI, --mpi=pmi2 for MPICH (or MpiDefault in slurm.conf)",
+    },
+  ];
+}
+
+/** What the environment alone shows will not work: checked before MPI starts. */
+export function preflight(first: RankFacts, context: Context = {}): Finding[] {
+  return [...srunWithoutPmi(first), ...oscFindings(first, context)];
+}
+
 export function findings(ranks: RankFacts[], context: Context = {}): Finding[] {
   const out: Finding[] = [];
   const first = ranks[0]!;
@@ -93,7 +113,7 @@ export function findings(ranks: RankFacts[], context: Context = {}): Finding[] {
       advice: "every node needs the same MPI (and the same mpilock build)",
     });
   }
-  out.push(...oscFindings(first, context));
+  out.push(...preflight(first, context));
   const crowded = ranks.filter(
     (r) => r.runtime.ranksPerNode !== UNKNOWN && Number(r.runtime.ranksPerNode) > r.cores,
   );

@@ -6,7 +6,7 @@ import { spawnSync } from "node:child_process";
 
 import type { WindowController } from "../lock/controller.js";
 import { sync, world } from "../sync.js";
-import { type Context, exitCode, type Finding, findings, oscFindings } from "./advice.js";
+import { type Context, exitCode, type Finding, findings, preflight } from "./advice.js";
 import {
   baseFacts,
   type BenchFacts,
@@ -93,8 +93,12 @@ function summary(ranks: RankFacts[], found: Finding[], code: number): string[] {
     `  node path (shm)    ${f.runtime.nodePath}`,
     `  futex handover     ${f.runtime.futexHandover}`,
     `  Node.js            ${f.node}, ${f.cores} cores here`,
-    `  read, 1 s loop     ${total("reads")} in all, slowest rank ${fixed(slowest("readUs"))} us per acquire+release`,
-    `  write, 1 s loop    ${total("writes")} in all, slowest rank ${fixed(slowest("writeUs"))} us per acquire+release`,
+    ...(ranks.some((r) => r.bench)
+      ? [
+          `  read, 1 s loop     ${total("reads")} in all, slowest rank ${fixed(slowest("readUs"))} us per acquire+release`,
+          `  write, 1 s loop    ${total("writes")} in all, slowest rank ${fixed(slowest("writeUs"))} us per acquire+release`,
+        ]
+      : ["  benchmark          not run"]),
   ];
   for (const finding of found) {
     lines.push(`${finding.level.toUpperCase().padEnd(5)} ${finding.what}`);
@@ -140,8 +144,9 @@ function alone(options: DoctorOptions, facts: RankFacts, context: Context): numb
 export async function doctor(options: DoctorOptions): Promise<number> {
   const { env, print } = options;
   const base = baseFacts(env, options.cores);
-  // A component known to hang the lock is reported before any lock traffic.
-  if (oscFindings(unstarted(base, env), {}).some((f) => f.level === "fail")) {
+  // What cannot work (a component known to hang the lock, srun with no PMI) is reported
+  // before MPI starts.
+  if (preflight(unstarted(base, env)).some((f) => f.level === "fail")) {
     return alone(options, unstarted(base, env), {});
   }
   let runtime: RuntimeFacts;

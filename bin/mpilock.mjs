@@ -4,7 +4,7 @@
 //        what this process (or, under mpirun / mpiexec / srun, every rank) runs on: the MPI
 //        library, the launcher, ranks per node, a read and a write benchmark, and advice for
 //        whatever will not work well. Exit code 1 when the setup cannot give a working lock.
-import { availableParallelism } from "node:os";
+import { cpus } from "node:os";
 import { parseArgs } from "node:util";
 
 const usage = "usage: mpilock doctor [--json] [--seconds N]";
@@ -29,6 +29,7 @@ process.exitCode = await doctor({
   env: process.env,
   seconds,
   json: values.json ?? false,
-  cores: availableParallelism(),
+  // The machine's cores, not this process's affinity: mpirun binds each rank to one.
+  cores: cpus().length,
   print: (line) => console.log(line),
 });

@@ -151,6 +151,15 @@ export function findings(ranks: RankFacts[], context: Context = {}): Finding[] {
         "measured with Debian's MPICH 4.0.2 and Slurm 22.05: the ranks do their work, then MPI_Finalize can hang in the PMI barrier; prefer MPICH's own mpiexec inside the allocation",
     });
   }
+  const slowest = Math.max(...ranks.map((r) => r.bench?.writeUs ?? 0));
+  if (slowest > 10_000) {
+    out.push({
+      level: "warn",
+      what: `a contended write costs up to ${(slowest / 1000).toFixed(0)} ms per acquire+release`,
+      advice:
+        "waiters poll the master over MPI: with osc pt2pt over TCP and more ranks than cores, keep writes few and long, or give each rank a core",
+    });
+  }
   const benchFailed = ranks.filter((r) => r.benchError);
   if (benchFailed.length > 0) {
     out.push({

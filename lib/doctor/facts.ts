@@ -74,7 +74,7 @@ export function launcherFacts(env: NodeJS.ProcessEnv): LauncherFacts {
   const base = { mpi: mpi?.kind, certain: mpi?.certain, evidence: mpi?.evidence };
   if (env.SLURM_STEP_ID !== undefined) {
     const tasks = intOf(env.SLURM_STEP_NUM_TASKS ?? env.SLURM_NTASKS);
-    const slurm = { mpiType: env.SLURM_MPI_TYPE ?? UNKNOWN, tasks, job: env.SLURM_JOB_ID };
+    const slurm = { mpiType: env.SLURM_MPI_TYPE ?? "none", tasks, job: env.SLURM_JOB_ID };
     return { name: "srun", ...base, size: info.size ?? tasks, slurm };
   }
   if (!info.launched) return { name: "none" };

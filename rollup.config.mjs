@@ -15,31 +15,35 @@ const external = [
 ];
 const isExternal = (id) => external.includes(id) || id.startsWith("node:");
 
-export default [
-  {
-    input: "lib/index.ts",
-    external: isExternal,
-    output: {
-      file: "dist/index.js",
-      format: "es",
-      sourcemap: true,
-    },
-    plugins: [
-      typescript({
-        tsconfig: "./tsconfig.json",
-        // Compile lib/ only; specs and benches are type-checked by `npm run typecheck`.
-        include: ["lib/**/*.ts"],
-        exclude: ["spec/**", "bench/**", "vitest.config.ts"],
-        compilerOptions: {
-          noEmit: false,
-          declaration: false,
-          sourceMap: true,
-          outDir: "dist",
-        },
-        noEmitOnError: true,
-      }),
-    ],
+const bundle = (input, file) => ({
+  input,
+  external: isExternal,
+  output: {
+    file,
+    format: "es",
+    sourcemap: true,
   },
+  plugins: [
+    typescript({
+      tsconfig: "./tsconfig.json",
+      // Compile lib/ only; specs and benches are type-checked by `npm run typecheck`.
+      include: ["lib/**/*.ts"],
+      exclude: ["spec/**", "bench/**", "vitest.config.ts"],
+      compilerOptions: {
+        noEmit: false,
+        declaration: false,
+        sourceMap: true,
+        outDir: "dist",
+      },
+      noEmitOnError: true,
+    }),
+  ],
+});
+
+export default [
+  bundle("lib/index.ts", "dist/index.js"),
+  // `mpilock doctor` (bin/mpilock.mjs): its own copy of the runtime, used by nothing else.
+  bundle("lib/doctor/doctor.ts", "dist/doctor.js"),
   {
     input: "lib/index.ts",
     external: isExternal,

@@ -151,6 +151,7 @@ function ensureLib() {
   const outputs = Math.min(
     mtime(join(root, "dist", "index.js")),
     mtime(join(root, "dist", "index.d.ts")),
+    mtime(join(root, "dist", "doctor.js")),
   );
   if (outputs >= inputs) {
     say("dist up to date");

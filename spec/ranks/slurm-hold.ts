@@ -1,0 +1,25 @@
+// For a job cancelled while it locks (spec/slurm-jobs.spec.ts): rank 0 takes the write
+// lock and keeps it; every other rank asks for a read and waits. Each rank writes
+// `ready.<rank>` to --dir once it holds (rank 0) or has asked (the others), then waits
+// for the job to be cancelled. It never reports: reaching the end is a failure.
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+import { sync } from "../../dist/index.js";
+import { main, stringArg } from "./report.js";
+
+main(async () => {
+  const dir = stringArg("dir", "");
+  const ctrl = await sync();
+  const ready = () => writeFileSync(join(dir, `ready.${ctrl.rank}`), `${process.pid}\n`);
+  if (ctrl.rank === 0) {
+    await ctrl.write();
+    ready();
+    await new Promise(() => setInterval(() => {}, 1000)); // holds until cancelled
+  } else {
+    const waiting = ctrl.read();
+    ready();
+    await waiting;
+    throw new Error(`rank ${ctrl.rank} got a read while rank 0 holds the write lock`);
+  }
+});

@@ -210,5 +210,7 @@ export async function srun(
     code: job.code,
     signal: job.signal,
     ms: job.ms,
+    // srun starts the programs itself, with no per-rank exit wrapper: not known per rank.
+    exits: Array<null>(ntasks).fill(null),
   };
 }

@@ -120,9 +120,10 @@ function install(first: WaitRegistry): void {
 function uninstall(): void {
   const config = active?.config;
   if (config?.signal) {
+    // The file first: `mpilock why` must not signal a process that no longer handles it.
+    removeFile();
     process.off(config.signal, onSignal);
     process.off("exit", removeFile);
-    removeFile();
     // An answer stays for `mpilock why` to read (it removes it).
     const ask = join(config.runtimeDir, `${process.pid}.ask`);
     if (existsSync(ask)) rmSync(ask, { force: true });

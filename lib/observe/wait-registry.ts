@@ -15,7 +15,9 @@ import type { SchedulerHook } from "../lock/scheduler-hook.js";
  * ```
  */
 export interface LockId {
+  /** The controller's number in its process, from 0. */
   window: number;
+  /** The lock's index in a lock table; absent for the controller's own lock. */
   index?: number;
 }
 
@@ -35,7 +37,9 @@ export function lockName(id: LockId): string {
 export interface TaskEntry {
   /** Numbers the entries of one rank's snapshot, from 1 (not stable between snapshots). */
   id: number;
+  /** Which lock. */
   lock: LockId;
+  /** read or write. */
   kind: LockKind;
   /** suspended: a held read given up for an upgrade or a fence below it. */
   state: "held" | "waiting" | "suspended";
@@ -62,15 +66,28 @@ export interface TaskEntry {
  * ```
  */
 export interface RankSnapshot {
+  /** The rank in the controller's communicator. */
   rank: number;
+  /** How many ranks the controller has. */
   size: number;
+  /** The controller's master rank. */
   master: number;
+  /** The rank's process id, on `host`. */
   pid: number;
+  /** The host name of the rank's machine. */
   host: string;
   /** The controller's window number in its process (see {@link LockId}). */
   window: number;
   /** The collective of the controller this rank is in, innermost, if any. */
-  collective?: { name: "singleWrite" | "close" | "snapshot"; phase: string; sinceMs: number };
+  collective?: {
+    /** Which collective. */
+    name: "singleWrite" | "close" | "snapshot";
+    /** Where in it, in words. */
+    phase: string;
+    /** Milliseconds since the rank entered it. */
+    sinceMs: number;
+  };
+  /** What its tasks hold (in grant order), then what they wait for (in request order). */
   tasks: TaskEntry[];
   /** Date.now() on the rank when it was taken. */
   takenAt: number;

@@ -94,6 +94,7 @@ export interface RankSnapshot {
 }
 
 let nextWindow = 0;
+const minCompact = 64;
 
 /** Frames with these in them are the library's own (or Node's), not the caller's. */
 const libraryRoot = (() => {
@@ -135,8 +136,13 @@ function captureSite(): string[] {
  * moment it starts to wait (its caller's frames are still on the stack then).
  */
 export class WaitRegistry implements SchedulerHook {
-  /** In grant order. */
-  readonly #held = new Set<Holder>();
+  /**
+   * Granted holders in grant order, released ones among them until the next compaction:
+   * a push per grant and nothing per release (a Set hashes each new holder, which showed
+   * on the uncontended path: bench/uncontended-read.mjs).
+   */
+  #held: Holder[] = [];
+  #compactAt = minCompact;
   /** In request order. */
   readonly #waiting = new Set<Holder>();
   readonly #sites = new WeakMap<Holder, string[]>();
@@ -168,12 +174,17 @@ export class WaitRegistry implements SchedulerHook {
     this.inner.granted(holder);
     if (holder.internal) return;
     if (this.#waiting.size > 0) this.#waiting.delete(holder);
-    this.#held.add(holder);
+    if (this.#held.push(holder) >= this.#compactAt) this.#compact();
   }
 
   released(holder: Holder): void {
     this.inner.released(holder);
-    this.#held.delete(holder);
+  }
+
+  /** Drops released holders; amortised O(1) per grant. */
+  #compact(): void {
+    this.#held = this.#held.filter((h) => h.state === "held");
+    this.#compactAt = Math.max(minCompact, 2 * this.#held.length);
   }
 
   cancelled(holder: Holder): void {
@@ -224,7 +235,7 @@ export class WaitRegistry implements SchedulerHook {
 
   /** The controller closed: nothing is held or waited for any more. */
   clear(): void {
-    this.#held.clear();
+    this.#held = [];
     this.#waiting.clear();
   }
 
@@ -232,6 +243,7 @@ export class WaitRegistry implements SchedulerHook {
   snapshot(): RankSnapshot {
     const now = performance.now();
     const ids = new Map<Holder, number>();
+    this.#compact();
     const holders = [...this.#held, ...this.#waiting];
     holders.forEach((h, i) => ids.set(h, i + 1));
     const lock: LockId = { window: this.window };

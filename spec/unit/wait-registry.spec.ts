@@ -37,6 +37,17 @@ describe("wait registry", () => {
     expect(registry.snapshot().tasks).toEqual([]);
   });
 
+  it("many locks taken and released leave only the ones still held, in grant order", async () => {
+    const { registry, acquirer } = setup();
+    const kept = await acquirer.request("read", undefined);
+    for (let i = 0; i < 500; i++) (await acquirer.request("read", undefined)).release();
+    const more = await acquirer.request("read", undefined);
+    expect(summary(registry)).toEqual(["read held", "read held"]);
+    kept.release();
+    more.release();
+    expect(registry.snapshot().tasks).toEqual([]);
+  });
+
   it("a request that waits is listed as waiting, with the caller's frames as its site", async () => {
     const { fake, registry, acquirer } = setup();
     fake.defaultBegin = "wait";

@@ -216,6 +216,31 @@ describe.each([2, 4])("who waits for what at %i ranks", (np) => {
   });
 });
 
+describe.each([1, 2])("snapshot() in a fence at %i rank(s)", (np) => {
+  it("lists the writer's write lock and singleWrite() on every rank, and neither after it", async () => {
+    const { reports } =
+      np === 1
+        ? await runSingle("snapshot", { args: ["--mode=fence"], env: { MPILOCK_BACKEND: "local" } })
+        : await mpirun("snapshot", { np, args: ["--mode=fence"], timeoutMs: 60_000 });
+    for (const rep of reports) {
+      const inside = rep.inside as RankEntry[];
+      expect(inside.map((r) => r.tasks.map((t) => `${t.kind} ${t.state}`))).toEqual(
+        [...Array(np).keys()].map((r) => (r === 0 ? ["write held"] : [])),
+      );
+      for (const r of inside) {
+        expect(r.collective).toMatchObject({
+          name: "singleWrite",
+          phase: expect.stringMatching(/^inside/),
+        });
+      }
+      const after = rep.after as RankEntry[];
+      expect(after.map((r) => [r.tasks, r.collective])).toEqual(
+        [...Array(np).keys()].map(() => [[], undefined]),
+      );
+    }
+  });
+});
+
 describe("MPILOCK_SIGNAL", () => {
   it("off: no SIGUSR2 handler and no runtime file; USR2 (default): both, only while open", async () => {
     const dir = mkdtempSync(join(tmpdir(), "mpilock-signal-"));

@@ -3,7 +3,8 @@
 // rank writes <dir>/ready.<rank> (its pid) and waits for <dir>/go, while the spec sends
 // SIGUSR2 (each rank acknowledges it in <dir>/usr2.<rank>) and runs `mpilock why`. Rank --stuck (if any) spins synchronously until
 // <dir>/unstuck exists (it cannot answer a signal meanwhile). --mode=open: only open and
-// close a controller and report the SIGUSR2 listeners and the runtime file.
+// close a controller and report the SIGUSR2 listeners and the runtime file; --mode=fence:
+// snapshots inside a fence and after it.
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
@@ -44,6 +45,16 @@ main(async () => {
       after: listeners(),
       fileAfter: existsSync(runtimeFile()),
     });
+    return;
+  }
+  if (mode === "fence") {
+    // Inside a fence, the fence's write lock and the singleWrite() collective are listed.
+    const fence = await ctrl.singleWrite();
+    const inside = (await ctrl.snapshot()).ranks;
+    await fence.close();
+    const after = (await ctrl.snapshot()).ranks;
+    await ctrl.close();
+    report({ rank: ctrl.rank, inside, after });
     return;
   }
   const dir = stringArg("dir");

@@ -28,6 +28,8 @@ export {
 export type { EventKind, LockEvent } from "./observe/lock-events.js";
 export type { KindStats, LockStats } from "./observe/lock-stats.js";
 export type { LockState } from "./observe/state-observer.js";
+export { formatSnapshot, type JobSnapshot } from "./observe/snapshot.js";
+export type { LockId, RankSnapshot, TaskEntry } from "./observe/wait-registry.js";
 export type { IterateOptions, ObservableIterator } from "./observe/async-iterable.js";
 export {
   chromeTrace,

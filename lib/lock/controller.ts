@@ -18,6 +18,9 @@ import { RankScheduler } from "./scheduler.js";
 import { ObservingHook } from "./scheduler-hook.js";
 import type { ControllerOptions } from "../config/options.js";
 import { nextTracePath, TraceCollector } from "../observe/trace/trace-collector.js";
+import { WaitRegistry } from "../observe/wait-registry.js";
+import { gatherSnapshots, type JobSnapshot } from "../observe/snapshot.js";
+import { reportOnSignal } from "../observe/signal-report.js";
 import type { Observable } from "rxjs";
 
 import type { WindowBackend } from "../runtime/window-backend.js";
@@ -57,6 +60,9 @@ export class WindowController implements AsyncDisposable {
   readonly #observer: LockObserver;
   readonly #trace: TraceCollector | undefined;
   readonly #closeTimeout: number;
+  /** What each task holds and waits for (snapshot(), SIGUSR2, `mpilock why`). */
+  readonly #waits: WaitRegistry;
+  readonly #stopSignal: () => void;
   /** Where the trace goes, on the master, when tracing is on (`trace` option). */
   readonly tracePath: string | undefined;
 
@@ -73,7 +79,8 @@ export class WindowController implements AsyncDisposable {
     this.master = backend.master;
     this.#observer = new LockObserver(backend, options.stateIntervalMs);
     const hook = new ObservingHook(backend.rank, this.#observer.events, this.#observer.stats);
-    this.#scheduler = new RankScheduler(backend, hook);
+    this.#waits = new WaitRegistry(hook, backend);
+    this.#scheduler = new RankScheduler(backend, this.#waits);
     this.#acquirer = new Acquirer(
       this.#scheduler,
       this,
@@ -83,6 +90,32 @@ export class WindowController implements AsyncDisposable {
     if (options.trace) {
       this.tracePath = nextTracePath(options.trace);
       this.#trace = new TraceCollector(this.#observer.events, this.tracePath);
+    }
+    this.#stopSignal = reportOnSignal(this.#waits);
+  }
+
+  /**
+   * Collective: what every rank's tasks hold and wait for on this controller (lock, kind,
+   * since when, where it was asked for) and the collective each rank is in, gathered
+   * with one broadcast per rank and resolved on every rank. Like singleWrite(), every
+   * rank calls it, in the same order relative to this controller's other collectives.
+   * Each rank's entry is taken when that rank calls it. Print it with
+   * {@link formatSnapshot}. Without a collective: `kill -USR2` of a rank, or `mpilock why`.
+   *
+   * @example
+   * ```ts
+   * const snap = await ctrl.snapshot();
+   * if (ctrl.rank === ctrl.master) console.error(formatSnapshot(snap));
+   * ```
+   */
+  async snapshot(): Promise<JobSnapshot> {
+    if (this.closed) throw new ClosedError();
+    const local = this.#waits.snapshot();
+    const done = this.#waits.enter("snapshot", "gathering every rank's entry");
+    try {
+      return await gatherSnapshots(this.backend, local);
+    } finally {
+      done();
     }
   }
 
@@ -257,6 +290,8 @@ export class WindowController implements AsyncDisposable {
   close(): Promise<void> {
     this.#closing ??= this.#withCloseTimeout(async () => {
       this.#scheduler.shutdown(new ClosedError("the controller was closed while waiting"));
+      this.#waits.clear();
+      this.#waits.enter("close", "waiting for every rank to call close()");
       // Fences called before close() finish their collectives: freeing under them crashes MPI.
       await this.#fences?.drain();
       try {
@@ -265,7 +300,7 @@ export class WindowController implements AsyncDisposable {
         this.#observer.complete();
         await this.backend.free();
       }
-    });
+    }).finally(this.#stopSignal);
     return this.#closing;
   }
 
@@ -301,7 +336,7 @@ export class WindowController implements AsyncDisposable {
       write: (options) => this.write(options),
       holdsWrite: (parent) => enclosing(parent, this).write,
       stepAside: (parent) => [...this.#scheduler.stepAside(parent, this).reads],
-      track: () => this.#observer.fenceTrack(),
+      track: () => this.#waits.fence(this.#observer.fenceTrack()),
       resumeReads: async (reads) => {
         const own = await this.read();
         this.#scheduler.resumeReads(reads);

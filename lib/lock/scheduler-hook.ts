@@ -10,6 +10,11 @@ import type { StatsRecorder } from "../observe/lock-stats.js";
 export interface SchedulerHook {
   /** A request was made; `depth` active holders of the same controller enclose it. */
   requested(holder: Holder, depth: number): void;
+  /**
+   * The request was not granted at once and waits from now; called synchronously inside
+   * the request, so the caller's frames are still on the stack (see wait-registry.ts).
+   */
+  waiting?(holder: Holder): void;
   granted(holder: Holder): void;
   released(holder: Holder): void;
   /** A waiting request was dropped (aborted, timed out, closed) or a try declined. */

@@ -61,7 +61,9 @@ export class RankScheduler {
     }
     this.queue.push(holder);
     this.pump();
-    return holder.state === "held";
+    if (holder.state === "held") return true;
+    this.hook.waiting?.(holder);
+    return false;
   }
 
   /**

@@ -1,0 +1,280 @@
+import { hostname } from "node:os";
+import { fileURLToPath } from "node:url";
+
+import type { FenceTrack } from "./lock-events.js";
+import type { Holder, LockKind } from "../lock/holder.js";
+import type { SchedulerHook } from "../lock/scheduler-hook.js";
+
+/**
+ * Which lock an entry is about: the controller's window (numbered per process in the
+ * order controllers were made), and, for a lock of a lock table, its index.
+ *
+ * @example
+ * ```ts
+ * const id: LockId = task.lock; // { window: 0 }, or { window: 0, index: 3 } in a table
+ * ```
+ */
+export interface LockId {
+  /** The controller's number in its process, from 0. */
+  window: number;
+  /** The lock's index in a lock table; absent for the controller's own lock. */
+  index?: number;
+}
+
+/** `lock 0`, or `lock 0[3]` for index 3 of a table. */
+export function lockName(id: LockId): string {
+  return id.index === undefined ? `lock ${id.window}` : `lock ${id.window}[${id.index}]`;
+}
+
+/**
+ * One acquisition of one task, in a {@link RankSnapshot}.
+ *
+ * @example
+ * ```ts
+ * for (const t of rank.tasks) if (t.state === "waiting") console.log(t.kind, t.site);
+ * ```
+ */
+export interface TaskEntry {
+  /** Numbers the entries of one rank's snapshot, from 1 (not stable between snapshots). */
+  id: number;
+  /** Which lock. */
+  lock: LockId;
+  /** read or write. */
+  kind: LockKind;
+  /** suspended: a held read given up for an upgrade or a fence below it. */
+  state: "held" | "waiting" | "suspended";
+  /** Milliseconds since it was asked for (waiting) or granted (held, suspended). */
+  sinceMs: number;
+  /** Granted inside a lock of the same controller, without queueing. */
+  nested: boolean;
+  /** The entry of the lock it was asked for inside (any controller's), if any. */
+  inside?: number;
+  /**
+   * Where it was asked for: the caller's frames, innermost first (library frames left
+   * out). Known for requests that had to wait; for the others only with
+   * `MPILOCK_LEAK_STACKS=1`; otherwise empty.
+   */
+  site: string[];
+}
+
+/**
+ * What one rank holds and waits for, from `ctrl.snapshot()` or a signal.
+ *
+ * @example
+ * ```ts
+ * const waiting = rank.tasks.filter((t) => t.state === "waiting").length;
+ * ```
+ */
+export interface RankSnapshot {
+  /** The rank in the controller's communicator. */
+  rank: number;
+  /** How many ranks the controller has. */
+  size: number;
+  /** The controller's master rank. */
+  master: number;
+  /** The rank's process id, on `host`. */
+  pid: number;
+  /** The host name of the rank's machine. */
+  host: string;
+  /** The controller's window number in its process (see {@link LockId}). */
+  window: number;
+  /** The collective of the controller this rank is in, innermost, if any. */
+  collective?: {
+    /** Which collective. */
+    name: "singleWrite" | "close" | "snapshot";
+    /** Where in it, in words. */
+    phase: string;
+    /** Milliseconds since the rank entered it. */
+    sinceMs: number;
+  };
+  /** What its tasks hold (in grant order), then what they wait for (in request order). */
+  tasks: TaskEntry[];
+  /** Date.now() on the rank when it was taken. */
+  takenAt: number;
+}
+
+let nextWindow = 0;
+const minCompact = 64;
+
+/** Frames with these in them are the library's own (or Node's), not the caller's. */
+const libraryRoot = (() => {
+  const here = fileURLToPath(import.meta.url);
+  // From source (specs): lib/observe/wait-registry.ts; bundled: dist/index.js itself.
+  const suffix = "/observe/wait-registry.ts";
+  return here.endsWith(suffix) ? here.slice(0, -suffix.length + 1) : here;
+})();
+const siteFrames = 6;
+
+/** The caller's frames of a stack, library and Node internals left out. */
+export function userFrames(stack: string | undefined): string[] {
+  if (!stack) return [];
+  const frames: string[] = [];
+  for (const line of stack.split("\n").slice(1)) {
+    const frame = line.trim().replace(/^at /, "");
+    if (frame.includes(libraryRoot) || /\bnode:|<anonymous>|^new Promise/.test(frame)) continue;
+    frames.push(frame.replace(/file:\/\//, ""));
+    if (frames.length >= siteFrames) break;
+  }
+  return frames;
+}
+
+/** The stack here, deeper than the default limit of 10 (the library's frames come first). */
+function captureSite(): string[] {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 40;
+  const carrier: { stack?: string } = {};
+  Error.captureStackTrace(carrier);
+  Error.stackTraceLimit = limit;
+  return userFrames(carrier.stack);
+}
+
+/**
+ * What each task of one controller holds and waits for on this rank, kept as the
+ * scheduler reports its transitions (a {@link SchedulerHook} around the controller's
+ * observing hook). The uncontended path adds one Set insertion and one deletion; the
+ * acquisition site (a stack) is captured only for a request that has to wait, at the
+ * moment it starts to wait (its caller's frames are still on the stack then).
+ */
+export class WaitRegistry implements SchedulerHook {
+  /**
+   * Granted holders in grant order, released ones among them until the next compaction:
+   * a push per grant and nothing per release (a Set hashes each new holder, which showed
+   * on the uncontended path: bench/uncontended-read.mjs).
+   */
+  #held: Holder[] = [];
+  #compactAt = minCompact;
+  /** In request order. */
+  readonly #waiting = new Set<Holder>();
+  readonly #sites = new WeakMap<Holder, string[]>();
+  readonly #collectives: {
+    name: "singleWrite" | "close" | "snapshot";
+    phase: string;
+    since: number;
+  }[] = [];
+  readonly window = nextWindow++;
+
+  constructor(
+    private readonly inner: SchedulerHook,
+    private readonly where: { rank: number; size: number; master: number },
+  ) {}
+
+  requested(holder: Holder, depth: number): void {
+    this.inner.requested(holder, depth);
+  }
+
+  /** `holder` did not get its lock at once: it waits from now. */
+  waiting(holder: Holder): void {
+    this.inner.waiting?.(holder);
+    if (holder.internal) return;
+    this.#sites.set(holder, captureSite());
+    this.#waiting.add(holder);
+  }
+
+  granted(holder: Holder): void {
+    this.inner.granted(holder);
+    if (holder.internal) return;
+    if (this.#waiting.size > 0) this.#waiting.delete(holder);
+    if (this.#held.push(holder) >= this.#compactAt) this.#compact();
+  }
+
+  released(holder: Holder): void {
+    this.inner.released(holder);
+  }
+
+  /** Drops released holders; amortised O(1) per grant. */
+  #compact(): void {
+    this.#held = this.#held.filter((h) => h.state === "held");
+    this.#compactAt = Math.max(minCompact, 2 * this.#held.length);
+  }
+
+  cancelled(holder: Holder): void {
+    this.inner.cancelled(holder);
+    this.#waiting.delete(holder);
+  }
+
+  suspended(read: Holder): void {
+    this.inner.suspended(read);
+  }
+
+  resumed(read: Holder): void {
+    this.inner.resumed(read);
+  }
+
+  /** The controller is in collective `name` until the returned function is called. */
+  enter(name: "singleWrite" | "close" | "snapshot", phase: string): (phase?: string) => void {
+    const entry = { name, phase, since: performance.now() };
+    this.#collectives.push(entry);
+    return (next) => {
+      if (next !== undefined) {
+        entry.phase = next;
+        return;
+      }
+      const i = this.#collectives.indexOf(entry);
+      if (i >= 0) this.#collectives.splice(i, 1);
+    };
+  }
+
+  /** A fence's track that also marks the rank as inside singleWrite() while it lasts. */
+  fence(track: FenceTrack): FenceTrack {
+    const mark = this.enter("singleWrite", "agreeing on the writer, taking the lock");
+    return {
+      granted: () => {
+        mark("inside (the writer works, then every rank meets)");
+        track.granted();
+      },
+      released: () => {
+        mark();
+        track.released();
+      },
+      cancelled: () => {
+        mark();
+        track.cancelled();
+      },
+    };
+  }
+
+  /** The controller closed: nothing is held or waited for any more. */
+  clear(): void {
+    this.#held = [];
+    this.#waiting.clear();
+  }
+
+  /** What this rank holds and waits for now. */
+  snapshot(): RankSnapshot {
+    const now = performance.now();
+    const ids = new Map<Holder, number>();
+    this.#compact();
+    const holders = [...this.#held, ...this.#waiting];
+    holders.forEach((h, i) => ids.set(h, i + 1));
+    const lock: LockId = { window: this.window };
+    const tasks = holders.map((h): TaskEntry => {
+      const state = h.state === "waiting" ? "waiting" : h.suspendCount > 0 ? "suspended" : "held";
+      let inside: number | undefined;
+      for (let p = h.parent; p && inside === undefined; p = p.parent) inside = ids.get(p);
+      const entry: TaskEntry = {
+        id: ids.get(h)!,
+        lock,
+        kind: h.kind,
+        state,
+        sinceMs: Math.max(0, now - (state === "waiting" ? h.requestedAt : h.grantedAt)),
+        nested: h.nested,
+        site: this.#sites.get(h) ?? userFrames(h.origin),
+      };
+      if (inside !== undefined) entry.inside = inside;
+      return entry;
+    });
+    const top = this.#collectives.at(-1);
+    const snap: RankSnapshot = {
+      rank: this.where.rank,
+      size: this.where.size,
+      master: this.where.master,
+      pid: process.pid,
+      host: hostname(),
+      window: this.window,
+      tasks,
+      takenAt: Date.now(),
+    };
+    if (top) snap.collective = { name: top.name, phase: top.phase, sinceMs: now - top.since };
+    return snap;
+  }
+}

@@ -34,6 +34,9 @@ function checkOptions(options: SyncOptions): ControllerOptions {
   if (!(typeof merged.closeTimeout === "number" && merged.closeTimeout > 0)) {
     throw new InvalidArgumentError("closeTimeout must be a number of milliseconds > 0");
   }
+  if (!(typeof merged.selfWaitTimeout === "number" && merged.selfWaitTimeout > 0)) {
+    throw new InvalidArgumentError("selfWaitTimeout must be a number of milliseconds > 0");
+  }
   return { ...merged, trace: merged.trace ?? (process.env.MPILOCK_TRACE || undefined) };
 }
 

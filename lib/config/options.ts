@@ -42,6 +42,14 @@ export interface SyncOptions {
    */
   closeTimeout?: number;
   /**
+   * Milliseconds a lock request may wait for a lock held in this same process, with
+   * nothing else left to run here, before it rejects with `ERR_MPILOCK_SELF_DEADLOCK`
+   * (a task waiting for itself: a lock released by hand does not nest). Reported at once
+   * when the process would otherwise end with the request waiting. Default 10000;
+   * `Infinity`: never. The `selfWaitTimeout` lock option overrides it per request.
+   */
+  selfWaitTimeout?: number;
+  /**
    * The ranks that share the lock (every rank of it calls sync()): a {@link Communicator}
    * from `world()`, `split()` or `splitShared()`. Default: the world. `rank`, `size` and
    * `master` are then relative to it. The controller works on its own duplicate of it.
@@ -70,6 +78,7 @@ export const defaultSyncOptions = {
   backend: "auto" as BackendChoice,
   stateIntervalMs: 100,
   closeTimeout: 30_000,
+  selfWaitTimeout: 10_000,
 };
 
 /** `closeTimeout` when the caller gave none: `MPILOCK_CLOSE_TIMEOUT_MS`, else the default. */
@@ -110,4 +119,5 @@ export interface ControllerOptions {
   trace: string | undefined;
   stateIntervalMs: number;
   closeTimeout: number;
+  selfWaitTimeout: number;
 }

@@ -1,5 +1,6 @@
 import { ClosedError, CloseTimeoutError } from "../errors/errors.js";
-import { Acquirer, type LockOptions, type TryResult } from "./acquirer.js";
+import { Acquirer } from "./acquirer.js";
+import type { LockOptions, TryResult } from "./lock-options.js";
 import {
   type Fence,
   FenceCoordinator,
@@ -19,13 +20,15 @@ import type { LockHandle } from "./lock-handle.js";
 import { LockObserver, type LockState } from "../observe/state-observer.js";
 import { RankScheduler } from "./scheduler.js";
 import { ObservingHook } from "./scheduler-hook.js";
-import type { ControllerOptions } from "../config/options.js";
+import { type ControllerOptions, defaultSyncOptions } from "../config/options.js";
+import type { FenceTrack } from "../observe/lock-events.js";
+import { SelfWaitWatch } from "./self-wait.js";
 import { nextTracePath, TraceCollector } from "../observe/trace/trace-collector.js";
 import type { Observable } from "rxjs";
 
 import type { WindowBackend } from "../runtime/window-backend.js";
 
-export type { LockOptions, TryResult } from "./acquirer.js";
+export type { LockOptions, TryResult } from "./lock-options.js";
 
 /**
  * Readers-writer lock over the ranks of an MPI job, made by {@link sync}.
@@ -55,6 +58,9 @@ export class WindowController implements AsyncDisposable {
   readonly backend: WindowBackend;
   readonly #scheduler: RankScheduler;
   readonly #acquirer: Acquirer;
+  readonly #selfWait: SelfWaitWatch;
+  /** Fences under way (see SelfWaitWatch: their collectives wait for other ranks). */
+  #fencesOpen = 0;
   #closing: Promise<void> | undefined;
   #fences: FenceCoordinator | undefined;
   readonly #observer: LockObserver;
@@ -67,7 +73,7 @@ export class WindowController implements AsyncDisposable {
   constructor(
     backend: WindowBackend,
     options: Pick<ControllerOptions, "trace" | "stateIntervalMs"> &
-      Partial<Pick<ControllerOptions, "closeTimeout">>,
+      Partial<Pick<ControllerOptions, "closeTimeout" | "selfWaitTimeout">>,
   ) {
     this.#closeTimeout = options.closeTimeout ?? Infinity;
     this.backend = backend;
@@ -77,7 +83,11 @@ export class WindowController implements AsyncDisposable {
     this.#observer = new LockObserver(backend, options.stateIntervalMs);
     const hook = new ObservingHook(backend.rank, this.#observer.events, this.#observer.stats);
     this.#scheduler = new RankScheduler(backend, hook);
-    this.#acquirer = new Acquirer(this.#scheduler, this, () => this.closed);
+    this.#selfWait = new SelfWaitWatch(this.#scheduler, () => this.#fencesOpen);
+    this.#acquirer = new Acquirer(this.#scheduler, this, () => this.closed, {
+      watch: this.#selfWait,
+      timeout: options.selfWaitTimeout ?? defaultSyncOptions.selfWaitTimeout,
+    });
     if (options.trace) {
       this.tracePath = nextTracePath(options.trace);
       this.#trace = new TraceCollector(this.#observer.events, this.tracePath);
@@ -251,6 +261,7 @@ export class WindowController implements AsyncDisposable {
   close(): Promise<void> {
     this.#closing ??= this.#withCloseTimeout(async () => {
       this.#scheduler.shutdown(new ClosedError("the controller was closed while waiting"));
+      this.#selfWait.stop();
       try {
         await this.#trace?.finish(this.backend);
       } finally {
@@ -283,6 +294,22 @@ export class WindowController implements AsyncDisposable {
     return this.close();
   }
 
+  /** A fence's events and stats, counted among the fences under way until it ends. */
+  #openFence(): FenceTrack {
+    const track = this.#observer.fenceTrack();
+    let open = true;
+    this.#fencesOpen++;
+    const end = () => {
+      if (open) this.#fencesOpen--;
+      open = false;
+    };
+    return {
+      granted: () => track.granted(),
+      released: () => (end(), track.released()),
+      cancelled: () => (end(), track.cancelled()),
+    };
+  }
+
   #fenceHost(): FenceHost {
     return {
       rank: this.rank,
@@ -293,7 +320,7 @@ export class WindowController implements AsyncDisposable {
       write: () => this.write(),
       holdsWrite: (parent) => enclosing(parent, this).write,
       stepAside: (parent) => [...this.#scheduler.stepAside(parent, this).reads],
-      track: () => this.#observer.fenceTrack(),
+      track: () => this.#openFence(),
       resumeReads: async (reads) => {
         const own = await this.read();
         this.#scheduler.resumeReads(reads);

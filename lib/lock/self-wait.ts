@@ -53,7 +53,7 @@ export class SelfWaitWatch {
    * limit. Returns what stops the check (call it when the request settles).
    */
   waiting(holder: Holder): () => void {
-    holder.site = new Error("asked for here");
+    holder.site = new Error("asked for here").stack;
     const limit = holder.selfWaitLimit;
     if (!Number.isFinite(limit)) return noop;
     const entry = this.#entry;
@@ -134,7 +134,7 @@ function describe(view: SchedulerView, holder: Holder): string {
       (h) =>
         `- a ${h.kind} lock, held for ${(performance.now() - h.grantedAt).toFixed(0)} ms, ` +
         (h.site || h.origin
-          ? `asked for at:\n${frames(h.site?.stack ?? h.origin)}`
+          ? `asked for at:\n${frames(h.site ?? h.origin)}`
           : "granted at once (MPILOCK_LEAK_STACKS=1 records where every lock is asked for)"),
     );
   return (
@@ -143,7 +143,7 @@ function describe(view: SchedulerView, holder: Holder): string {
     "`const lock = await ctrl.write()` (or read()) and released by hand does not nest: take " +
     "the inner lock from the handle (`lock.write()`, `lock.read()`), or use the callback " +
     "form or `await using`.\n" +
-    `The waiting request was asked for at:\n${frames(holder.site?.stack)}\n` +
+    `The waiting request was asked for at:\n${frames(holder.site)}\n` +
     `Held here:\n${held.join("\n")}`
   );
 }

@@ -24,6 +24,7 @@ export {
   MpiLockError,
   MpiMismatchError,
   MpiUnavailableError,
+  SelfDeadlockError,
 } from "./errors/errors.js";
 export type { EventKind, LockEvent } from "./observe/lock-events.js";
 export type { KindStats, LockStats } from "./observe/lock-stats.js";

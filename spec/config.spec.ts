@@ -33,6 +33,7 @@ const badText: Record<SettingName, string | null> = {
   readBias: "yes",
   trace: null,
   closeTimeout: "0",
+  selfWaitTimeout: "-5",
   spinUs: "fast",
   bcastChunkBytes: String(2 ** 31),
   leakStacks: "2",
@@ -46,6 +47,7 @@ const badCode: Partial<Record<SettingName, unknown>> = {
   readBias: 1,
   trace: "",
   closeTimeout: 0,
+  selfWaitTimeout: "10s",
   spinUs: NaN,
   bcastChunkBytes: 0,
   leakStacks: "1",
@@ -130,6 +132,7 @@ describe("the configuration table", () => {
     expect(controller).toEqual({
       trace: undefined,
       closeTimeout: 1000,
+      selfWaitTimeout: 10_000,
       spinUs: 7,
       bcastChunkBytes: 1 << 30,
       leakStacks: false,

@@ -50,6 +50,15 @@ export interface SyncOptions {
    */
   closeTimeout?: number;
   /**
+   * Milliseconds a lock request may wait for a lock held in this same process, with
+   * nothing else left to run here, before it rejects with `ERR_MPILOCK_SELF_DEADLOCK`
+   * (a task waiting for itself: a lock released by hand does not nest). Reported at once
+   * when the process would otherwise end with the request waiting. Default 10000;
+   * `Infinity`: never. The `selfWaitTimeout` lock option overrides it per request.
+   * `MPILOCK_SELF_WAIT_TIMEOUT_MS`.
+   */
+  selfWaitTimeout?: number;
+  /**
    * The ranks that share the lock (every rank of it calls sync()): a {@link Communicator}
    * from `world()`, `split()` or `splitShared()`. Default: the world. `rank`, `size` and
    * `master` are then relative to it. The controller works on its own duplicate of it.

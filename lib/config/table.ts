@@ -20,6 +20,7 @@ export interface ProcessSettings {
 export interface ControllerSettings {
   trace: string | undefined;
   closeTimeout: number;
+  selfWaitTimeout: number;
   spinUs: number;
   bcastChunkBytes: number;
   leakStacks: boolean;
@@ -153,6 +154,16 @@ export const configTable: { readonly [K in SettingName]: ConfigEntry<K> } = {
     default: 30_000,
     shown: "30000",
     doc: "How long `close()` waits for the other ranks to close too before it rejects with `ERR_MPILOCK_CLOSE_TIMEOUT` (`Infinity`: no limit).",
+  },
+  selfWaitTimeout: {
+    name: "selfWaitTimeout",
+    variable: "MPILOCK_SELF_WAIT_TIMEOUT_MS",
+    scope: "controller",
+    option: true,
+    parser: positive("milliseconds", { infinite: true }),
+    default: 10_000,
+    shown: "10000",
+    doc: "How long a lock request may wait for a lock held in this same process, with nothing else left to run here, before it rejects with `ERR_MPILOCK_SELF_DEADLOCK` (reported at once when the process would otherwise end waiting; `Infinity`: never). The `selfWaitTimeout` lock option overrides it per request.",
   },
   spinUs: {
     name: "spinUs",

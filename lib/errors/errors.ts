@@ -188,3 +188,26 @@ export class ForeignCommError extends MpiLockError {
     super("ERR_MPILOCK_COMM_FOREIGN", `the communicator comes from ${from}`);
   }
 }
+
+/**
+ * A lock request waited for a lock held in this same process while nothing else was
+ * left to run here (`ERR_MPILOCK_SELF_DEADLOCK`): typically a `ctrl.write()` inside a
+ * block of a lock taken with `const lock = await ctrl.write()` and released by hand,
+ * which does not nest (take the inner lock from the handle: `lock.write()`). The message
+ * names where the waiting request and the held locks were asked for, as far as known.
+ *
+ * @example
+ * ```ts
+ * const lock = await ctrl.write();
+ * try {
+ *   await ctrl.write(); // rejects with SelfDeadlockError; lock.write() would nest
+ * } finally {
+ *   lock.release();
+ * }
+ * ```
+ */
+export class SelfDeadlockError extends MpiLockError {
+  constructor(message: string) {
+    super("ERR_MPILOCK_SELF_DEADLOCK", message);
+  }
+}

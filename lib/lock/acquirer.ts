@@ -6,46 +6,16 @@ import {
 } from "../errors/errors.js";
 import { Holder, type LockKind, runWithHolder } from "./holder.js";
 import { LeakGuard } from "./leak-guard.js";
-import { LockHandle } from "./lock-handle.js";
+import { type HandleHost, LockHandle } from "./lock-handle.js";
+import type { LockOptions, TryResult } from "./lock-options.js";
 import type { RankScheduler } from "./scheduler.js";
+import type { SelfWaitWatch } from "./self-wait.js";
 
-/**
- * Options of {@link WindowController.read} and {@link WindowController.write}.
- *
- * @example
- * ```ts
- * await using lock = await ctrl.write({ signal: AbortSignal.timeout(1000), timeout: 5000 });
- * ```
- */
-export interface LockOptions {
-  /** Aborting it rejects a waiting request with an `AbortError` (code `ABORT_ERR`). */
-  signal?: AbortSignal;
-  /** Milliseconds to wait before rejecting with a `LockTimeoutError`. */
-  timeout?: number;
-}
-
-/**
- * What the callback forms of {@link WindowController.tryRead} and `tryWrite` resolve with.
- *
- * @example
- * ```ts
- * const r = await ctrl.tryWrite(() => flush());
- * if (!r.acquired) scheduleRetry();
- * ```
- */
-export type TryResult<T> =
-  | {
-      /** The lock was free: `fn` ran under it. */
-      acquired: true;
-      /** What `fn` returned. */
-      value: T;
-    }
-  | {
-      /** The lock was not free now: `fn` did not run. */
-      acquired: false;
-    };
-
-const lockOptionKeys: ReadonlySet<string> = new Set<keyof LockOptions>(["signal", "timeout"]);
+const lockOptionKeys: ReadonlySet<string> = new Set<keyof LockOptions>([
+  "signal",
+  "timeout",
+  "selfWaitTimeout",
+]);
 
 /** Checked only when options are given: the common call has none. */
 function checkLockOptions(options: LockOptions | undefined): LockOptions {
@@ -60,12 +30,20 @@ function checkLockOptions(options: LockOptions | undefined): LockOptions {
       );
     }
   }
-  const { signal, timeout } = options;
+  const { signal, timeout, selfWaitTimeout } = options;
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw new InvalidArgumentError("options.signal must be an AbortSignal");
   }
   if (timeout !== undefined && !(typeof timeout === "number" && timeout >= 0)) {
     throw new InvalidArgumentError("options.timeout must be a number of milliseconds >= 0");
+  }
+  if (
+    selfWaitTimeout !== undefined &&
+    !(typeof selfWaitTimeout === "number" && selfWaitTimeout > 0)
+  ) {
+    throw new InvalidArgumentError(
+      "options.selfWaitTimeout must be a number of milliseconds > 0 (Infinity: never)",
+    );
   }
   return options;
 }
@@ -98,7 +76,7 @@ function notAFunction(method: string, fn: unknown): InvalidArgumentError | undef
  * form (handle, callback, try) makes its holder and handle in {@link open}, the one
  * set-up path, and hands the holder to the scheduler.
  */
-export class Acquirer {
+export class Acquirer implements HandleHost {
   /** Releases the locks of handles collected while held. */
   readonly #leaks: LeakGuard;
 
@@ -109,6 +87,8 @@ export class Acquirer {
     private readonly closing: () => boolean,
     /** Capture where each handle given out was acquired (leakStacks). */
     captureStacks: boolean,
+    /** Reports requests that wait for a lock of this process (none: not reported). */
+    private readonly selfWait?: { watch: SelfWaitWatch; timeout: number },
   ) {
     this.#leaks = new LeakGuard((holder) => {
       if (holder.state !== "held" || scheduler.closed) return false;
@@ -156,7 +136,7 @@ export class Acquirer {
   ): Promise<LockHandle> {
     try {
       if (this.closing()) throw new ClosedError();
-      const { signal, timeout } = checkLockOptions(options);
+      const { signal, timeout, selfWaitTimeout } = checkLockOptions(options);
       if (signal?.aborted) throw new LockAbortedError(signal.reason);
       const handle = this.open(kind, parent, escapes);
       const holder = handle.holder;
@@ -164,8 +144,14 @@ export class Acquirer {
       return new Promise<LockHandle>((resolve, reject) => {
         let timer: NodeJS.Timeout | undefined;
         const onAbort = () => this.scheduler.cancel(holder, new LockAbortedError(signal!.reason));
+        let unwatch: (() => void) | undefined;
+        if (this.selfWait) {
+          holder.selfWaitLimit = selfWaitTimeout ?? this.selfWait.timeout;
+          unwatch = this.selfWait.watch.waiting(holder);
+        }
         const cleanup = () => {
           if (timer) clearTimeout(timer);
+          unwatch?.();
           signal?.removeEventListener("abort", onAbort);
         };
         holder.settle = {
@@ -229,12 +215,21 @@ export class Acquirer {
     }
   }
 
+  /** Whether the controller was closed (every holder counts as released then). */
+  get closed(): boolean {
+    return this.scheduler.closed;
+  }
+
+  release(holder: Holder): void {
+    this.scheduler.release(holder);
+  }
+
   /**
    * The holder and handle of one request. `escapes`: the handle goes to the caller, who
    * may forget it (see LeakGuard); the callback forms release in a finally.
    */
   private open(kind: LockKind, parent: Holder | undefined, escapes: boolean): LockHandle {
-    const handle = new LockHandle(new Holder(kind, this.owner, parent), this.scheduler);
+    const handle = new LockHandle(new Holder(kind, this.owner, parent), this);
     if (escapes) this.#leaks.watch(handle);
     return handle;
   }

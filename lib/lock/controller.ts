@@ -1,5 +1,6 @@
 import { ClosedError, CloseTimeoutError } from "../errors/errors.js";
-import { Acquirer, type LockOptions, type TryResult } from "./acquirer.js";
+import { Acquirer } from "./acquirer.js";
+import type { LockOptions, TryResult } from "./lock-options.js";
 import type { Fence } from "../fence/fence.js";
 import { FenceCoordinator } from "../fence/fence-coordinator.js";
 import type { FenceHost } from "../fence/fence-host.js";
@@ -17,6 +18,9 @@ import { LockObserver, type LockState } from "../observe/state-observer.js";
 import { RankScheduler } from "./scheduler.js";
 import { ObservingHook } from "./scheduler-hook.js";
 import type { ControllerOptions } from "../config/options.js";
+import { configTable } from "../config/table.js";
+import type { FenceTrack } from "../observe/lock-events.js";
+import { SelfWaitWatch } from "./self-wait.js";
 import { nextTracePath, TraceCollector } from "../observe/trace/trace-collector.js";
 import { WaitRegistry } from "../observe/wait-registry.js";
 import { gatherSnapshots, type JobSnapshot } from "../observe/snapshot.js";
@@ -25,7 +29,7 @@ import type { Observable } from "rxjs";
 
 import type { WindowBackend } from "../runtime/window-backend.js";
 
-export type { LockOptions, TryResult } from "./acquirer.js";
+export type { LockOptions, TryResult } from "./lock-options.js";
 
 /**
  * Readers-writer lock over the ranks of an MPI job, made by {@link sync}.
@@ -55,6 +59,9 @@ export class WindowController implements AsyncDisposable {
   readonly backend: WindowBackend;
   readonly #scheduler: RankScheduler;
   readonly #acquirer: Acquirer;
+  readonly #selfWait: SelfWaitWatch;
+  /** Fences under way (see SelfWaitWatch: their collectives wait for other ranks). */
+  #fencesOpen = 0;
   #closing: Promise<void> | undefined;
   #fences: FenceCoordinator | undefined;
   readonly #observer: LockObserver;
@@ -70,7 +77,7 @@ export class WindowController implements AsyncDisposable {
   constructor(
     backend: WindowBackend,
     options: Pick<ControllerOptions, "trace" | "stateIntervalMs"> &
-      Partial<Pick<ControllerOptions, "closeTimeout" | "leakStacks">>,
+      Partial<Pick<ControllerOptions, "closeTimeout" | "leakStacks" | "selfWaitTimeout">>,
   ) {
     this.#closeTimeout = options.closeTimeout ?? Infinity;
     this.backend = backend;
@@ -81,11 +88,16 @@ export class WindowController implements AsyncDisposable {
     const hook = new ObservingHook(backend.rank, this.#observer.events, this.#observer.stats);
     this.#waits = new WaitRegistry(hook, backend);
     this.#scheduler = new RankScheduler(backend, this.#waits);
+    this.#selfWait = new SelfWaitWatch(this.#scheduler, () => this.#fencesOpen);
     this.#acquirer = new Acquirer(
       this.#scheduler,
       this,
       () => this.closed,
       options.leakStacks ?? false,
+      {
+        watch: this.#selfWait,
+        timeout: options.selfWaitTimeout ?? configTable.selfWaitTimeout.default,
+      },
     );
     if (options.trace) {
       this.tracePath = nextTracePath(options.trace);
@@ -290,6 +302,7 @@ export class WindowController implements AsyncDisposable {
   close(): Promise<void> {
     this.#closing ??= this.#withCloseTimeout(async () => {
       this.#scheduler.shutdown(new ClosedError("the controller was closed while waiting"));
+      this.#selfWait.stop();
       this.#waits.clear();
       this.#waits.enter("close", "waiting for every rank to call close()");
       // Fences called before close() finish their collectives: freeing under them crashes MPI.
@@ -326,6 +339,22 @@ export class WindowController implements AsyncDisposable {
     return this.close();
   }
 
+  /** A fence's events and stats, counted among the fences under way until it ends. */
+  #openFence(): FenceTrack {
+    const track = this.#observer.fenceTrack();
+    let open = true;
+    this.#fencesOpen++;
+    const end = () => {
+      if (open) this.#fencesOpen--;
+      open = false;
+    };
+    return {
+      granted: () => track.granted(),
+      released: () => (end(), track.released()),
+      cancelled: () => (end(), track.cancelled()),
+    };
+  }
+
   #fenceHost(): FenceHost {
     return {
       rank: this.rank,
@@ -336,7 +365,7 @@ export class WindowController implements AsyncDisposable {
       write: (options) => this.write(options),
       holdsWrite: (parent) => enclosing(parent, this).write,
       stepAside: (parent) => [...this.#scheduler.stepAside(parent, this).reads],
-      track: () => this.#waits.fence(this.#observer.fenceTrack()),
+      track: () => this.#waits.fence(this.#openFence()),
       resumeReads: async (reads) => {
         const own = await this.read();
         this.#scheduler.resumeReads(reads);

@@ -37,6 +37,16 @@ export class Holder {
   internal = false;
   /** Where it was asked for (only with MPILOCK_LEAK_STACKS=1; see leak-guard.ts). */
   origin: string | undefined = undefined;
+  /**
+   * Where it was asked for, captured only when it had to wait (see self-wait.ts). A
+   * string: an Error's unformatted frames would keep closures, and so the handle, alive.
+   */
+  site: string | undefined = undefined;
+  /** How long it may wait for a lock this process holds before that is reported. */
+  selfWaitLimit = Infinity;
+  /** Neighbours in its scheduler's list of held holders. */
+  heldPrev: Holder | undefined = undefined;
+  heldNext: Holder | undefined = undefined;
 
   constructor(
     readonly kind: LockKind,

@@ -67,9 +67,7 @@ function warnOnce(holder: Holder): void {
     ? `It was asked for at:\n${holder.origin
         .split("\n")
         .slice(1)
-        .filter(
-          (frame) => !/LeakGuard\.watch|new LockHandle|Acquirer\.(open|request|try)\b/.test(frame),
-        )
+        .filter((frame) => !/LeakGuard\.watch|new LockHandle|Acquirer\./.test(frame))
         .join("\n")}`
     : "Run with MPILOCK_LEAK_STACKS=1 (or sync({ leakStacks: true })) to see where it was asked for.";
   process.emitWarning(

@@ -15,6 +15,18 @@ interface GlobalRequest {
   trying?: Holder | undefined;
 }
 
+/** What the scheduler holds and waits for, for diagnosis (see self-wait.ts); live, not copied. */
+export interface SchedulerView {
+  readers(): number;
+  writeClaims(): number;
+  /** Requests waiting here, in order. */
+  readonly queue: readonly Holder[];
+  /** The global read and write request: idle, acquiring, held, withdrawing, trying. */
+  globalStates(): [GlobalState, GlobalState];
+  /** The holders granted and not released, oldest first. */
+  held(): Holder[];
+}
+
 /**
  * Shares this rank's global read and write requests out to local async tasks.
  *
@@ -40,6 +52,8 @@ export class RankScheduler {
   private readonly subscription: Subscription;
   /** Set by shutdown(): every holder counts as released from then on. */
   closed = false;
+  /** The held holders, a list through Holder.heldPrev/heldNext (O(1), no allocation). */
+  private heldLast: Holder | undefined;
 
   constructor(
     private readonly backend: WindowBackend,
@@ -109,6 +123,7 @@ export class RankScheduler {
   release(holder: Holder): void {
     if (holder.state !== "held") return;
     holder.state = "released";
+    this.unlinkHeld(holder);
     this.hook.released(holder);
     if (this.closed) return;
     if (holder.kind === "read") {
@@ -174,6 +189,7 @@ export class RankScheduler {
       }
     }
     this.closed = true;
+    this.heldLast = undefined;
     this.readers = 0;
     this.writeClaims = 0;
     this.pump();
@@ -201,6 +217,29 @@ export class RankScheduler {
    */
   resumeReads(reads: readonly Holder[]): void {
     for (const read of reads) this.resume(read);
+  }
+
+  /** A live view of the state, for diagnosis. */
+  view(): SchedulerView {
+    return {
+      readers: () => this.readers,
+      writeClaims: () => this.writeClaims,
+      queue: this.queue,
+      globalStates: () => [this.global[0].state, this.global[1].state],
+      held: () => {
+        const held: Holder[] = [];
+        for (let h = this.heldLast; h; h = h.heldPrev) held.unshift(h);
+        return held;
+      },
+    };
+  }
+
+  private unlinkHeld(holder: Holder): void {
+    const { heldPrev, heldNext } = holder;
+    if (heldPrev) heldPrev.heldNext = heldNext;
+    if (heldNext) heldNext.heldPrev = heldPrev;
+    else if (this.heldLast === holder) this.heldLast = heldPrev;
+    holder.heldPrev = holder.heldNext = undefined;
   }
 
   /** Whether this rank has any global request in flight (granted or not). */
@@ -241,6 +280,9 @@ export class RankScheduler {
 
   private grant(holder: Holder): void {
     holder.state = "held";
+    holder.heldPrev = this.heldLast;
+    if (this.heldLast) this.heldLast.heldNext = holder;
+    this.heldLast = holder;
     this.hook.granted(holder);
     if (holder.kind === "read") {
       holder.counted = true;

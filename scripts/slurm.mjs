@@ -14,6 +14,7 @@
 //        prints `export` lines for a shell: PATH with bin/ first, SLURM_CONF, jobEnv
 //   node scripts/slurm.mjs down [--dir=DIR] [--owner=PID]
 //        stops the daemons, ends every process left on the hosts, removes the namespaces
+//        and the state dir
 //
 // Host 1 (10.77.0.1, hostname "ctl") runs munged, slurmctld and the clients; hosts 2..N+1
 // are node1..nodeN (10.77.0.2, ...). Every process runs in those namespaces: nothing
@@ -332,6 +333,8 @@ async function down({ dir, owner, quiet = false }) {
   }
   // Also the hosts of this owner when the state file is gone, and those of dead owners.
   hostsCli("down", `--owner=${owner}`);
+  // Its logs, spool and sockets go too (`up` makes the directory anew).
+  if (state) rmSync(state.dir, { recursive: true, force: true });
   if (!quiet && !state) console.error(`no cluster state in ${stateDir(dir, owner)}`);
 }
 

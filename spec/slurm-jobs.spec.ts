@@ -35,10 +35,11 @@ afterAll(() => {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function until(what: string, test: () => boolean, ms: number): Promise<number> {
+/** Waits for `test`; `what` (called on failure) says what was awaited and how things stand. */
+async function until(what: () => string, test: () => boolean, ms: number): Promise<number> {
   const start = Date.now();
   while (!test()) {
-    if (Date.now() - start > ms) throw new Error(`${what}: not within ${ms} ms`);
+    if (Date.now() - start > ms) throw new Error(`${what()}: not within ${ms} ms`);
     await sleep(200);
   }
   return Date.now() - start;
@@ -119,8 +120,15 @@ describe.skipIf(skipReason !== null)("Slurm jobs on the test cluster", () => {
     );
     expect(submitted.code, submitted.stderr).toBe(0);
     const ready = () => [0, 1, 2, 3, 4, 5].filter((r) => existsSync(join(dir, `ready.${r}`)));
+    const log = () =>
+      readdirSync(dir)
+        .filter((f) => f.startsWith("slurm-"))
+        .map((f) => readFileSync(join(dir, f), "utf8"))
+        .join("\n");
+    const state = () =>
+      slurmCommand(cluster(), "squeue", "-h", "-n", marker, "-o", "%i %T %R").trim();
     await until(
-      `ranks holding or waiting (${ready().join(",")} so far)`,
+      () => `ranks holding or waiting (${ready().join(",")} so far; job: ${state()})\n${log()}`,
       () => ready().length === 6,
       90_000,
     );
@@ -129,12 +137,12 @@ describe.skipIf(skipReason !== null)("Slurm jobs on the test cluster", () => {
     slurmCommand(cluster(), "scancel", "--name", marker);
     const queued = () => slurmCommand(cluster(), "squeue", "-h", "-n", marker).trim();
     const ended = await until(
-      `the job to leave the queue (${queued()})`,
+      () => `the job to leave the queue (${queued()})`,
       () => queued() === "",
       60_000,
     );
     const gone = await until(
-      `its processes to end (left: ${markedProcesses(marker).join(", ")})`,
+      () => `its processes to end (left: ${markedProcesses(marker).join(", ")})`,
       () => markedProcesses(marker).length === 0,
       30_000,
     );

@@ -28,7 +28,8 @@ const NODES = 3;
 // Open MPI through PMIx. MPICH through PMI2 (Debian's MPICH has the simple PMI-1 client,
 // which Slurm's pmi2 plugin also serves): its ranks do all their work, but MPI_Finalize
 // then hangs in the PMI barrier in most jobs (6 of 7 at 3 x 2 ranks, 1 of 7 at 3 x 1;
-// slurmstepd never receives one task's barrier_in), so those run only when asked for
+// slurmstepd never receives one task's barrier_in; a plain C MPICH program hangs the
+// same way, 3 of 6 jobs at 3 x 2), so those run only when asked for
 // with MPILOCK_SPEC_SLURM_MPICH=1 (see docs/cluster-slurm.md).
 const mpichReason =
   process.env.MPILOCK_SPEC_SLURM_MPICH === "1"

@@ -103,7 +103,8 @@ export async function runtimeFacts(world: Communicator): Promise<RuntimeFacts> {
   await node.free();
   return {
     backend: runtime.kind,
-    library: runtime.description.split("\n")[0]!.trim(),
+    // MPI's buffer comes with its terminating NUL.
+    library: runtime.description.replaceAll("\0", "").split("\n")[0]!.trim(),
     threadLevel: UNKNOWN,
     osc: UNKNOWN,
     ranksPerNode,

@@ -1,4 +1,5 @@
 import { enterHolder, type Holder, type LockKind, leaveHolder } from "./holder.js";
+import type { LeakGuard } from "./leak-guard.js";
 import type { RankScheduler } from "./scheduler.js";
 
 /**
@@ -19,11 +20,14 @@ import type { RankScheduler } from "./scheduler.js";
 export class LockHandle implements AsyncDisposable, Disposable {
   readonly #holder: Holder;
   readonly #scheduler: RankScheduler;
+  /** Watches the handles given out (undefined for the callback forms'). */
+  readonly #guard: LeakGuard | undefined;
 
   /** @internal */
-  constructor(holder: Holder, scheduler: RankScheduler) {
+  constructor(holder: Holder, scheduler: RankScheduler, guard?: LeakGuard) {
     this.#holder = holder;
     this.#scheduler = scheduler;
+    this.#guard = guard;
   }
 
   /** `"read"` or `"write"`. */
@@ -44,6 +48,7 @@ export class LockHandle implements AsyncDisposable, Disposable {
   /** Releases the lock now; a second call does nothing. */
   release(): void {
     leaveHolder(this.#holder);
+    this.#guard?.forget(this.#holder);
     this.#scheduler.release(this.#holder);
   }
 

@@ -94,7 +94,8 @@ function warnOnce(holder: Holder): void {
         .split("\n")
         .slice(1)
         .filter(
-          (frame) => !/LeakGuard\.watch|new LockHandle|Acquirer\.(open|request|try)\b/.test(frame),
+          (frame) =>
+            !/LeakGuard\.watch|new LockHandle|Acquirer\.(open|request|try|lock)\b/.test(frame),
         )
         .join("\n")}`
     : "Run with MPILOCK_LEAK_STACKS=1 (or sync({ leakStacks: true })) to see where it was asked for.";

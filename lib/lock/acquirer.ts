@@ -98,6 +98,11 @@ export class Acquirer implements HandleHost {
     this.#leaks.captureStacks = captureStacks;
   }
 
+  /** @internal Handles the leak guard holds a weak cell for now (released ones: none). */
+  get watchedHandles(): number {
+    return this.#leaks.watched;
+  }
+
   /**
    * `read(a, b)` / `write(a, b)` asked for where `parent` is current: `a` a function to run
    * under the lock (options `b`), or options alone; resolves with the handle then.
@@ -156,7 +161,7 @@ export class Acquirer implements HandleHost {
         };
         holder.settle = {
           resolve: () => (cleanup(), resolve(handle)),
-          reject: (error) => (cleanup(), reject(error)),
+          reject: (error) => (cleanup(), this.#leaks.forget(holder), reject(error)),
         };
         signal?.addEventListener("abort", onAbort, { once: true });
         if (timeout !== undefined) {
@@ -178,8 +183,8 @@ export class Acquirer implements HandleHost {
     return new Promise((resolve, reject) => {
       handle.holder.settle = {
         resolve: () => resolve(handle),
-        reject,
-        decline: () => resolve(null),
+        reject: (error) => (this.#leaks.forget(handle.holder), reject(error)),
+        decline: () => (this.#leaks.forget(handle.holder), resolve(null)),
       };
       this.scheduler.tryRequest(handle.holder);
     });
@@ -229,8 +234,9 @@ export class Acquirer implements HandleHost {
    * may forget it (see LeakGuard); the callback forms release in a finally.
    */
   private open(kind: LockKind, parent: Holder | undefined, escapes: boolean): LockHandle {
-    const handle = new LockHandle(new Holder(kind, this.owner, parent), this);
-    if (escapes) this.#leaks.watch(handle);
+    const guard = escapes ? this.#leaks : undefined;
+    const handle = new LockHandle(new Holder(kind, this.owner, parent), this, guard);
+    guard?.watch(handle);
     return handle;
   }
 }

@@ -35,6 +35,8 @@ export class Holder {
   depth = 0;
   /** Taken by the scheduler for itself (no stats, no events). */
   internal = false;
+  /** Its handle is registered with the leak guard (unregistered on release). */
+  guarded = false;
   /** Where it was asked for (only with MPILOCK_LEAK_STACKS=1; see leak-guard.ts). */
   origin: string | undefined = undefined;
   /**

@@ -12,19 +12,27 @@ let warned = false;
 export class LeakGuard {
   readonly #registry: FinalizationRegistry<Holder>;
   /**
-   * Handles not yet registered. Registering every handle (a weak cell each, unregistered
-   * on release) tripled the cost of an acquire+release; most handles are released within
-   * the same turn of the event loop, so only those still held at the next flush are.
+   * Handles not yet registered. Registering every handle (a weak cell each) tripled the
+   * cost of an acquire+release; most handles are released within the same turn of the
+   * event loop, so only those still held at the next flush are.
    */
   #pending: LockHandleLike[] = [];
+  /** An immediate is queued; a flush on the way (every flushEvery) leaves it queued. */
   #scheduled = false;
-  readonly #flush = () => this.flush();
+  /** Handles registered and not yet released (for specs: it must not grow with use). */
+  #watched = 0;
+  readonly #flush = () => {
+    this.#scheduled = false;
+    this.flush();
+  };
   /** The `leakStacks` setting: remember where each lock was asked for (a stack per acquire). */
   captureStacks = false;
 
   /** `release` gives the lock of a collected handle back; false when it was not held. */
   constructor(release: (holder: Holder) => boolean) {
     this.#registry = new FinalizationRegistry((holder) => {
+      holder.guarded = false;
+      this.#watched--;
       if (release(holder)) warnOnce(holder);
     });
   }
@@ -43,12 +51,30 @@ export class LeakGuard {
 
   /** Registers the pending handles that are still held (or still waiting for their lock). */
   flush(): void {
-    this.#scheduled = false;
     const pending = this.#pending;
     this.#pending = [];
     for (const handle of pending) {
-      if (handle.holder.state !== "released") this.#registry.register(handle, handle.holder);
+      const holder = handle.holder;
+      if (holder.state === "released") continue;
+      // The holder is also the token to unregister with: its cell goes on release (else
+      // cell and holder stay until a full GC and the registry's cleanup, ~40 B a pair).
+      holder.guarded = true;
+      this.#watched++;
+      this.#registry.register(handle, holder, holder);
     }
+  }
+
+  /** The handle of `holder` was released: it no longer needs watching. */
+  forget(holder: Holder): void {
+    if (!holder.guarded) return;
+    holder.guarded = false;
+    this.#watched--;
+    this.#registry.unregister(holder);
+  }
+
+  /** @internal How many handles are registered now (released ones are not). */
+  get watched(): number {
+    return this.#watched;
   }
 }
 

@@ -17,6 +17,7 @@ export interface HandleHost {
     fn: (() => T | Promise<T>) | undefined,
   ): Promise<LockHandle | null | TryResult<Awaited<T>>>;
 }
+import type { LeakGuard } from "./leak-guard.js";
 
 /**
  * A granted lock. Leaving an `await using` (or `using`) block releases it, also when the
@@ -40,11 +41,14 @@ export interface HandleHost {
 export class LockHandle implements AsyncDisposable, Disposable {
   readonly #holder: Holder;
   readonly #host: HandleHost;
+  /** Watches the handles given out (undefined for the callback forms'). */
+  readonly #guard: LeakGuard | undefined;
 
   /** @internal */
-  constructor(holder: Holder, host: HandleHost) {
+  constructor(holder: Holder, host: HandleHost, guard?: LeakGuard) {
     this.#holder = holder;
     this.#host = host;
+    this.#guard = guard;
   }
 
   /** `"read"` or `"write"`. */
@@ -65,6 +69,7 @@ export class LockHandle implements AsyncDisposable, Disposable {
   /** Releases the lock now; a second call does nothing. */
   release(): void {
     leaveHolder(this.#holder);
+    this.#guard?.forget(this.#holder);
     this.#host.release(this.#holder);
   }
 

@@ -3,6 +3,8 @@
 // single total order, and on x86 only the stores and RMWs pay for it.
 #include "node_lock.h"
 
+#include "node_lock_internal.h"
+
 #include <linux/futex.h>
 #include <sched.h>
 #include <signal.h>
@@ -25,17 +27,7 @@ static_assert(std::atomic<uint64_t>::is_always_lock_free, "64-bit atomics must b
 
 namespace {
 
-constexpr uint32_t kMagic = 0x4e4c4b31;  // "NLK1"
-constexpr uint32_t kStateMask = ~kWriterBits;
-
-size_t align64(size_t n) { return (n + 63) & ~size_t{63}; }
-
-uint64_t pack(uint32_t ticket, uint32_t slot, uint32_t state) {
-  return uint64_t{ticket} << 32 | uint64_t{slot} << 8 | state;
-}
-uint32_t ticketOf(uint64_t e) { return static_cast<uint32_t>(e >> 32); }
-uint32_t slotOf(uint64_t e) { return static_cast<uint32_t>(e >> 8) & 0xffffff; }
-uint32_t stateOf(uint64_t e) { return static_cast<uint32_t>(e) & 0xff; }
+using namespace detail;
 
 uint32_t* word(std::atomic<uint32_t>& a) { return reinterpret_cast<uint32_t*>(&a); }
 
@@ -56,62 +48,7 @@ void futexWake(std::atomic<uint32_t>& w) {
   syscall(SYS_futex, word(w), FUTEX_WAKE, 1, nullptr, nullptr, 0);
 }
 
-// Gone: no such process, or a zombie nobody reaped yet (kill() still succeeds on those).
-bool processGone(uint32_t pid) {
-  if (kill(static_cast<pid_t>(pid), 0) != 0) return errno == ESRCH;
-  char path[64];
-  std::snprintf(path, sizeof path, "/proc/%u/stat", pid);
-  FILE* f = std::fopen(path, "r");
-  if (!f) return false;
-  char buf[512];
-  size_t n = std::fread(buf, 1, sizeof buf - 1, f);
-  std::fclose(f);
-  buf[n] = 0;
-  const char* p = std::strrchr(buf, ')');
-  return p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
-}
-
 }  // namespace
-
-size_t regionBytes(uint32_t maxSlots) {
-  return align64(sizeof(Header)) + align64(sizeof(uint64_t) * maxSlots) + sizeof(Slot) * maxSlots;
-}
-
-NodeLock::NodeLock(void* region, size_t bytes, uint32_t maxSlots, uint32_t slot, Options options)
-    : maxSlots_(maxSlots), slot_(slot), opt_(options) {
-  if (maxSlots == 0 || maxSlots > 0xffff || slot >= maxSlots)
-    throw std::runtime_error("node lock: slot out of range");
-  if (!region || reinterpret_cast<uintptr_t>(region) % 64 != 0 || bytes < regionBytes(maxSlots))
-    throw std::runtime_error("node lock: region too small or not 64-byte aligned");
-  if (opt_.yieldEvery == 0) opt_.yieldEvery = 1;
-  auto* base = static_cast<char*>(region);
-  h_ = reinterpret_cast<Header*>(base);
-  ring_ = reinterpret_cast<std::atomic<uint64_t>*>(base + align64(sizeof(Header)));
-  slots_ = reinterpret_cast<Slot*>(base + align64(sizeof(Header)) +
-                                   align64(sizeof(uint64_t) * maxSlots));
-  uint32_t expected = 0;
-  if (h_->init.compare_exchange_strong(expected, 1)) {
-    h_->magic = kMagic;
-    h_->maxSlots = maxSlots;
-    h_->init.store(2);
-  } else {
-    auto giveUp = Clock::now() + std::chrono::seconds(10);
-    while (h_->init.load() != 2) {
-      if (Clock::now() > giveUp) throw std::runtime_error("node lock: region never initialized");
-      sched_yield();
-    }
-  }
-  if (h_->magic != kMagic || h_->maxSlots != maxSlots)
-    throw std::runtime_error("node lock: region holds another geometry");
-  Slot& me = slotAt(slot_);
-  uint32_t old = me.pid.load();
-  uint32_t self = static_cast<uint32_t>(getpid());
-  if (old != 0 && old != self) {
-    if (!processGone(old)) throw std::runtime_error("node lock: slot in use by a live process");
-    if (me.pid.compare_exchange_strong(old, 0)) reclaimSlot(slot_);
-  }
-  me.pid.store(self);
-}
 
 // ---- waiting ----------------------------------------------------------------------------
 
@@ -120,13 +57,16 @@ Status NodeLock::await(Entry& e, Ready ready, Clock::time_point deadline, Cancel
   auto cancelled = [&] { return token && token->cancelled.load() != 0; };
   if (token) token->waitingOn.store(&e);
   Status st = Status::kGranted;
+  Clock::time_point spinEnd{};
   for (uint32_t i = 0; i < opt_.spinChecks; ++i) {
     if (ready()) return st;
     if (cancelled()) return Status::kCancelled;
     if ((i + 1) % opt_.yieldEvery == 0) {
+      Clock::time_point now = Clock::now();
+      if (i + 1 == opt_.yieldEvery) spinEnd = now + std::chrono::microseconds(opt_.spinMicros);
+      if (now >= deadline) return Status::kTimedOut;
+      if (now >= spinEnd) break;
       sched_yield();
-      if (deadline != Clock::time_point::max() && Clock::now() >= deadline)
-        return Status::kTimedOut;
     }
   }
   for (;;) {
@@ -163,8 +103,8 @@ Status NodeLock::await(Entry& e, Ready ready, Clock::time_point deadline, Cancel
 }
 
 void NodeLock::wakeEntry(Entry& e) {
-  e.seq.fetch_add(1);
   if (e.sleeping.load()) {
+    e.seq.fetch_add(1);
     e.wakeCalls.fetch_add(1);
     Stats::bump(stats_.wakeCalls);
     futexWake(e.seq);
@@ -173,9 +113,10 @@ void NodeLock::wakeEntry(Entry& e) {
 
 void NodeLock::cancel(CancelToken& token) {
   token.cancelled.store(1);
-  if (Entry* e = token.waitingOn.load()) {
+  Entry* e = token.waitingOn.load();
+  if (e && e->sleeping.load()) {  // the flag is the change; same protocol as wakeEntry
     e->seq.fetch_add(1);
-    if (e->sleeping.load()) futexWake(e->seq);
+    futexWake(e->seq);
   }
 }
 
@@ -251,15 +192,19 @@ void NodeLock::readRelease() {
   Slot& me = slotAt(slot_);
   uint32_t v = me.rword.load();
   if (v == kHold && opt_.biased && h_->win.v.load() == h_->wout.v.load() &&
-      Clock::now() >= noCacheUntil_ && me.rword.compare_exchange_strong(v, kCached)) {
+      (!inhibited_ || Clock::now() >= noCacheUntil_) &&
+      me.rword.compare_exchange_strong(v, kCached)) {
+    inhibited_ = false;
     // Keep the hold, unless a writer raised its bits meanwhile (it may have scanned before).
     if ((h_->rin.v.load() & kWriterBits) == 0) return;
     uint32_t c = kCached;
     if (me.rword.compare_exchange_strong(c, kIdle)) leaveRead();  // else the writer took it
     return;
   }
-  if (me.rword.exchange(kIdle) & kRevoke)
+  if (me.rword.exchange(kIdle) & kRevoke) {
     noCacheUntil_ = Clock::now() + std::chrono::milliseconds(2);
+    inhibited_ = true;
+  }
   leaveRead();
 }
 
@@ -275,8 +220,8 @@ Status NodeLock::write(Clock::time_point deadline, CancelToken* token) {
       return writeTurn(t, deadline, token);  // the cancelled ticket's place, not yet passed
   }
   uint32_t t = h_->win.v.fetch_add(1);
-  me.wticket.store(t);
-  me.hasTicket.store(1);
+  me.wticket.store(t, std::memory_order_relaxed);  // read by this slot and by reclaim only
+  if (!me.hasTicket.load(std::memory_order_relaxed)) me.hasTicket.store(1);
   ringAt(t).store(pack(t, slot_, kQueued));  // announce before the first check of wout
   Stats::atLeast(stats_.maxWriteWaitTurns, t - h_->wout.v.load());
   return writeTurn(t, deadline, token);
@@ -290,9 +235,10 @@ Status NodeLock::writeTurn(uint32_t t, Clock::time_point deadline, CancelToken* 
     cancelQueuedWrite(t, slot_);
     return st;
   }
-  ringAt(t).store(pack(t, slot_, kTurn));
-  uint32_t ph = h_->phase.v.load() ^ kPhase;  // only the turn holder changes it
-  h_->phase.v.store(ph);
+  // Only the turn holder touches these: ordered after the passer's wout RMW, no fence needed.
+  me.atTurn.store(1, std::memory_order_relaxed);
+  uint32_t ph = h_->wout.phase.load(std::memory_order_relaxed) ^ kPhase;
+  h_->wout.phase.store(ph, std::memory_order_relaxed);
   myBits_ = kPresent | ph;
   myTicket_ = t;
   uint32_t target = h_->rin.v.fetch_add(myBits_) & kStateMask;
@@ -305,6 +251,7 @@ Status NodeLock::writeTurn(uint32_t t, Clock::time_point deadline, CancelToken* 
       if (token) token->waitingOn.store(nullptr);
       Stats::bump(stats_.cancelWriterAtTurn);
       releaseBits(myBits_);
+      me.atTurn.store(0, std::memory_order_relaxed);
       passTurn(t + 1);
       return st;
     }
@@ -333,6 +280,7 @@ void NodeLock::cancelQueuedWrite(uint32_t t, uint32_t slot) {
 
 void NodeLock::writeRelease() {
   releaseBits(myBits_);
+  slotAt(slot_).atTurn.store(0, std::memory_order_relaxed);
   passTurn(myTicket_ + 1);
 }
 
@@ -383,63 +331,6 @@ void NodeLock::revokeCached() {
       }
     }
   }
-}
-
-// ---- dead processes ---------------------------------------------------------------------
-
-size_t NodeLock::reclaimDead() {
-  size_t n = 0;
-  for (uint32_t i = 0; i < maxSlots_; ++i) {
-    if (i == slot_) continue;
-    uint32_t pid = slotAt(i).pid.load();
-    if (pid == 0 || !processGone(pid)) continue;
-    if (!slotAt(i).pid.compare_exchange_strong(pid, 0)) continue;
-    reclaimSlot(i);
-    Stats::bump(stats_.reclaimed);
-    ++n;
-  }
-  return n;
-}
-
-// What the dead owner would have done: withdraw a waiting read or write, release a hold.
-void NodeLock::reclaimSlot(uint32_t i) {
-  Slot& s = slotAt(i);
-  uint32_t v = s.rword.load();
-  uint32_t state = v & kStateMask, bits = v & kWriterBits;
-  if (state == kWaiting || state == kReadCancelled) {
-    cancelBlockedRead(s, bits);
-  } else if ((state & ~kRevoke) == kHold || state == kCached) {
-    if (s.rword.compare_exchange_strong(v, kIdle)) leaveRead();
-  }
-  if (!s.hasTicket.load()) return;
-  uint32_t t = s.wticket.load();
-  uint64_t e = ringAt(t).load();
-  if (ticketOf(e) != t || slotOf(e) != i) return;
-  if (stateOf(e) == kQueued || stateOf(e) == kWriteCancelled) {
-    cancelQueuedWrite(t, i);
-  } else if (stateOf(e) == kTurn && h_->wout.v.load() == t) {
-    uint64_t d = h_->drain.load();
-    if (static_cast<uint32_t>(d) == i + 1) h_->drain.store(0);
-    uint32_t held = h_->rin.v.load() & kWriterBits;
-    if (held) releaseBits(held);
-    passTurn(t + 1);
-  }
-}
-
-void NodeLock::detach() {
-  Slot& me = slotAt(slot_);
-  uint32_t c = kCached;
-  if (me.rword.compare_exchange_strong(c, kIdle)) leaveRead();
-  me.pid.store(0);
-}
-
-Snapshot NodeLock::snapshot() const {
-  uint32_t rin = h_->rin.v.load(), rout = h_->rout.v.load();
-  Snapshot s;
-  s.readers = ((rin & kStateMask) - rout) / kReaderInc;
-  s.writerIn = (rin & kPresent) != 0;
-  s.writersQueued = h_->win.v.load() - h_->wout.v.load();
-  return s;
 }
 
 }  // namespace mpilock::node

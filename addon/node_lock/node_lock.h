@@ -17,10 +17,10 @@
 // counter other processes change all the time: it spins up to Options::spinChecks checks
 // (sched_yield every yieldEvery), then announces itself (sleeping=1), reads seq, re-checks,
 // and FUTEX_WAITs on seq (shared futex: no FUTEX_PRIVATE_FLAG). A releaser changes the
-// counter, bumps the one entry whose turn it is (seq+1), and calls FUTEX_WAKE only when that
-// entry sleeps. All of these accesses are seq_cst, so either the waiter's re-check sees the
+// counter, then looks at the one entry whose turn it is: only when it sleeps, it bumps seq and
+// calls FUTEX_WAKE. These accesses are seq_cst, so either the waiter's re-check sees the
 // change or the releaser sees sleeping=1 (and the waiter's FUTEX_WAIT sees seq moved or is
-// woken): no lost wake-up. Who is woken:
+// woken): no lost wake-up, and no shared write when nobody sleeps. Who is woken:
 //   - writer handover: the next ticket's owner, found in ring[ticket % maxSlots], which a
 //     writer fills in before it first checks wout (a ticket not yet announced needs no wake);
 //   - read phase: a writer's release wakes the readers waiting on its bits (WAITING|B);
@@ -111,7 +111,7 @@ enum ReadState : uint32_t {
   kRevoke = 8u << 8,  // flag on kHold: give the hold back at release
 };
 // Ring entry: ticket << 32 | slot << 8 | state.
-enum TurnState : uint32_t { kEmpty = 0, kQueued = 1, kWriteCancelled = 2, kPassed = 3, kTurn = 4 };
+enum TurnState : uint32_t { kEmpty = 0, kQueued = 1, kWriteCancelled = 2, kPassed = 3 };
 
 // A futex word of one waiter and its bookkeeping (shared).
 struct alignas(64) Entry {
@@ -125,6 +125,7 @@ struct alignas(64) Slot {
   std::atomic<uint32_t> rword{0};    // ReadState
   std::atomic<uint32_t> wticket{0};  // last ticket this slot took
   std::atomic<uint32_t> hasTicket{0};
+  std::atomic<uint32_t> atTurn{0};  // 1 from its turn to its release (for reclaim)
   Entry read;
   Entry write;
 };
@@ -133,12 +134,20 @@ struct alignas(64) Line {
   std::atomic<uint32_t> v{0};
 };
 
+// One ring entry per line: neighbouring tickets belong to writers on other cores.
+struct alignas(64) RingEntry {
+  std::atomic<uint64_t> v{0};
+};
+
 struct Header {
   alignas(64) std::atomic<uint32_t> init;  // 0 untouched, 1 initializing, 2 ready
   uint32_t magic;
   uint32_t maxSlots;
-  Line rin, rout, win, wout;
-  Line phase;        // phase bit of the last writer that entered (changed by the turn holder)
+  Line rin, rout, win;
+  struct alignas(64) {
+    std::atomic<uint32_t> v{0};      // wout
+    std::atomic<uint32_t> phase{0};  // phase bit of the last writer that entered (turn holder's)
+  } wout;
   Line readWaiters;  // reader words in kWaiting or kReadCancelled
   alignas(64) std::atomic<uint64_t> drain;  // draining writer: target rout << 32 | slot + 1
 };
@@ -158,6 +167,10 @@ struct CancelToken {
 struct Options {
   uint32_t spinChecks = 2000;  // checks before sleeping (0: sleep at once)
   uint32_t yieldEvery = 16;    // sched_yield every this many checks
+  // ... and for at most this long: under load a sched_yield can give the core away for a
+  // whole time slice, and a waiter that yields a hundred times notices its turn late, where
+  // a futex wake-up would have run it at once.
+  uint32_t spinMicros = 50;
   bool biased = true;
   uint32_t reclaimEveryMs = 500;  // while asleep, look for dead slots this often (0: never)
 };
@@ -213,7 +226,7 @@ class NodeLock {
  private:
   enum Kind { kRead, kWrite };
   Slot& slotAt(uint32_t i) const { return slots_[i]; }
-  std::atomic<uint64_t>& ringAt(uint32_t ticket) const { return ring_[ticket % maxSlots_]; }
+  std::atomic<uint64_t>& ringAt(uint32_t ticket) const { return ring_[ticket % maxSlots_].v; }
   template <class Ready>
   Status await(Entry& e, Ready ready, Clock::time_point deadline, CancelToken* token);
   void wakeEntry(Entry& e);
@@ -228,7 +241,7 @@ class NodeLock {
   void reclaimSlot(uint32_t i);
 
   Header* h_;
-  std::atomic<uint64_t>* ring_;
+  RingEntry* ring_;
   Slot* slots_;
   uint32_t maxSlots_;
   uint32_t slot_;
@@ -236,7 +249,8 @@ class NodeLock {
   uint32_t myBits_ = 0;
   uint32_t myTicket_ = 0;
   uint32_t readArrival_ = 0;  // wout when the current blocked read arrived
-  Clock::time_point noCacheUntil_{};
+  Clock::time_point noCacheUntil_{};  // a revoked slot caches nothing until then
+  bool inhibited_ = false;
   Stats stats_;
 };
 

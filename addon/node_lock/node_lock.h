@@ -36,6 +36,15 @@
 //     adopts a cancelled ticket that is not yet passed (same FIFO place).
 //   - after the grant, before the call returned: released at once, the call says kCancelled.
 //   A cancel after a call returned kGranted is a no-op: release as usual.
+//   KNOWN BUG (found by model/node_lock.pml, not yet fixed): a writer withdrawn while it
+//   drains releases its bits without the readers blocked one phase earlier having left; the
+//   next writer flips the phase back, so a reader that waits on those bits (asleep through
+//   the first release's wake, or not yet published) sees the same bits again and waits while
+//   that writer waits for it: both stall until a deadline. Fix to make (and model-check): a
+//   release grants every kWaiting reader (CAS to kHold, whatever its bits) and absorbs every
+//   kReadCancelled one; the reader's ready check also accepts rword == kHold; and the window
+//   between a reader's rin entry and its publication needs closing too (e.g. writer bits
+//   with a generation that cannot repeat while that reader's entry is outstanding).
 //
 // BIASED READS (Options::biased). After a read the slot may keep its rin entry as a cached
 // hold (CACHED) while no writer is around; the next read of that slot is a CAS on the slot's

@@ -64,7 +64,8 @@
 #define PASSED 3
 
 byte rinCount, rinBits, routCount, win, wout, phase, readWaiters;
-byte drainOn, drainTarget;          /* one 64-bit word: slot + 1, target */
+byte drainOn, drainTarget;          /* one 64-bit word: slot + 1, target, withdrawn flag */
+bool drainWd;
 byte ringT[W], ringS[W], ringQ[W];  /* one 64-bit word each */
 byte rword[N];
 bool sleeping[2 * N], moved[2 * N], inKernel[2 * N]; /* entry 2i: read, 2i+1: write */
@@ -125,10 +126,12 @@ inline await(e, READY, G) {
   skip  /* where a break lands: never the caller's d_step */
 }
 
-/* C++ leaveRead: rout += 1, then the drain word; wake the writer that waits for this value */
-inline leaveRead() {
+/* C++ leaveRead: rout += 1, then the drain word; wake the writer that waits for this value,
+ * or finish the release of a writer withdrawn mid-drain (a CAS with it). leaveRead0 is the
+ * same inside a release, where no withdrawn drain can be pending (asserted). */
+inline leaveRead0() {
   d_step { routCount = (routCount + 1) % MR; n = routCount };
-  atomic { if :: drainOn != 0 && drainTarget == n -> dOn = drainOn :: else -> dOn = 0 fi; n = 0 };
+  atomic { if :: drainOn != 0 && drainTarget == n -> dOn = drainOn; assert(!drainWd) :: else -> dOn = 0 fi; n = 0 };
   if
   :: dOn != 0 -> wake(2 * (dOn - 1) + 1); dOn = 0
   :: else -> skip
@@ -149,7 +152,7 @@ inline releaseBits(b) {
       :: v == WAITING * 4 + b -> wake(2 * j)
       :: v == RCANC * 4 + b ->
         atomic { if :: rword[j] == v -> rword[j] = IDLE; ok = true :: else -> ok = false fi };
-        if :: ok -> readWaiters--; leaveRead() :: else -> skip fi
+        if :: ok -> readWaiters--; leaveRead0() :: else -> skip fi
       :: else -> skip
       fi;
       d_step { v = 0; ok = false; j++ }
@@ -184,6 +187,26 @@ inline passTurn(nx) {
   skip
 }
 
+inline finishWithdrawal() {
+  bits = rinBits;
+  releaseBits(bits);
+  nx = (wout + 1) % TM;
+  passTurn(nx);
+  bits = 0
+}
+
+inline leaveRead() {
+  d_step { routCount = (routCount + 1) % MR; n = routCount };
+  atomic { if :: drainOn != 0 && drainTarget == n -> dOn = drainOn; wd = drainWd :: else -> dOn = 0; wd = false fi };
+  if
+  :: dOn != 0 && !wd -> wake(2 * (dOn - 1) + 1); d_step { dOn = 0; n = 0 }
+  :: dOn != 0 && wd ->
+    atomic { if :: drainOn == dOn && drainTarget == n && drainWd -> drainOn = 0; drainTarget = 0; drainWd = false; ok = true :: else -> ok = false fi; dOn = 0; n = 0; wd = false };
+    if :: ok -> ok = false; finishWithdrawal() :: else -> skip fi
+  :: else -> n = 0
+  fi
+}
+
 /* C++ cancelQueuedWrite */
 inline cancelQueued() {
   atomic { if :: ringT[t % W] == t && ringS[t % W] == i && ringQ[t % W] == QUEUED -> ringQ[t % W] = WCANC :: else -> skip fi };
@@ -197,7 +220,7 @@ inline cancelQueued() {
 
 proctype Slot(byte i; byte role) {
   byte B, v, n, dOn, j, t, target, bits, es, eq, nx, res;
-  bool ok, adopted, hasT;
+  bool ok, adopted, hasT, wd;
 next:
   skip;
   d_step { B = 0; v = 0; target = 0; bits = 0; res = 0; ok = false; adopted = false };
@@ -316,16 +339,18 @@ write: skip;
     od;
 #endif
     await(2 * i + 1, routCount == target, 2);
-    d_step { drainOn = 0; drainTarget = 0 };
     if
-    :: res == 1 ->                          /* withdrawn at its turn: pass it on */
-      wantW[i] = false;
-      releaseBits(bits);
-      nx = (t + 1) % TM;
-      passTurn(nx);
+    :: res == 1 ->      /* withdrawn mid-drain: bits stay up; the last reader ahead finishes */
+      d_step { wantW[i] = false; drainWd = true };
+      if
+      :: routCount == target ->
+        atomic { if :: drainOn == i + 1 && drainTarget == target && drainWd -> drainOn = 0; drainTarget = 0; drainWd = false; ok = true :: else -> ok = false fi };
+        if :: ok -> ok = false; finishWithdrawal() :: else -> skip fi
+      :: else -> skip
+      fi;
       pending[i] = false;
       goto next
-    :: else -> skip
+    :: else -> d_step { drainOn = 0; drainTarget = 0 }
     fi
   fi;
   pending[i] = false;

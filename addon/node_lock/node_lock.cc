@@ -121,11 +121,23 @@ void NodeLock::cancel(CancelToken& token) {
 }
 
 // A reader's leave; wakes the draining writer when this leave is the one it waits for.
+// A writer withdrawn mid-drain left that to the leave its drain waited for: finish it here.
 void NodeLock::leaveRead() {
   uint32_t n = h_->rout.v.fetch_add(kReaderInc) + kReaderInc;
   uint64_t d = h_->drain.load();
-  if (d != 0 && static_cast<uint32_t>(d >> 32) == n)
-    wakeEntry(slotAt(static_cast<uint32_t>(d) - 1).write);
+  if (d == 0 || static_cast<uint32_t>(d >> 32) != n) return;
+  uint32_t slot = drainSlot(d);
+  if (!(d & kDrainWithdrawn))
+    wakeEntry(slotAt(slot).write);
+  else if (h_->drain.compare_exchange_strong(d, 0))
+    finishWithdrawal(slot);
+}
+
+// The withdrawn writer's release: its bits, its turn (it holds wout until now).
+void NodeLock::finishWithdrawal(uint32_t slot) {
+  releaseBits(h_->rin.v.load() & kWriterBits);
+  slotAt(slot).atTurn.store(0, std::memory_order_relaxed);
+  passTurn(h_->wout.v.load() + 1);
 }
 
 // ---- readers ----------------------------------------------------------------------------
@@ -246,15 +258,20 @@ Status NodeLock::writeTurn(uint32_t t, Clock::time_point deadline, CancelToken* 
     h_->drain.store(uint64_t{target} << 32 | (slot_ + 1));
     revokeCached();
     st = await(me.write, [&] { return h_->rout.v.load() == target; }, deadline, token);
-    h_->drain.store(0);
     if (st != Status::kGranted) {
+      // Withdrawn mid-drain: the call returns now, but the bits stay up until the readers
+      // ahead have left (the last of them finishes the release). Dropping them now would let
+      // the next writer raise the very bits that readers blocked one phase ago still wait to
+      // see change (model/node_lock.pml found that ABA).
       if (token) token->waitingOn.store(nullptr);
       Stats::bump(stats_.cancelWriterAtTurn);
-      releaseBits(myBits_);
-      me.atTurn.store(0, std::memory_order_relaxed);
-      passTurn(t + 1);
+      uint64_t w = uint64_t{target} << 32 | kDrainWithdrawn | (slot_ + 1);
+      h_->drain.store(w);
+      if (h_->rout.v.load() == target && h_->drain.compare_exchange_strong(w, 0))
+        finishWithdrawal(slot_);
       return st;
     }
+    h_->drain.store(0);
   }
   if (token) token->waitingOn.store(nullptr);
   if (token && token->cancelled.load()) {

@@ -31,20 +31,15 @@
 //     and is given back (rout+1) by whoever sees the phase change first, the writer's release
 //     or the reader itself (a CAS decides). A new read in the same slot adopts it again.
 //   - writer before its turn: ring entry WAITING -> CANCELLED; whoever passes the turn to it
-//     passes it on (skip). At its turn (draining or seeing wout == ticket): it passes the turn
-//     on itself, releasing its bits and the readers they blocked. A new write in the same slot
-//     adopts a cancelled ticket that is not yet passed (same FIFO place).
+//     passes it on (skip). At its turn, before raising its bits: it passes the turn on. While
+//     draining: the call returns at once, but the bits stay up until the readers ahead have
+//     left; the leave that reaches the target (drain word flagged withdrawn; a CAS with the
+//     writer) releases the bits and passes the turn. Dropping them at once let the next writer
+//     raise the same bits that readers blocked one phase earlier still waited to see change
+//     (an ABA model/node_lock.pml found: that reader and that writer waited for each other).
+//     A new write in the same slot adopts a cancelled ticket not yet passed (same FIFO place).
 //   - after the grant, before the call returned: released at once, the call says kCancelled.
 //   A cancel after a call returned kGranted is a no-op: release as usual.
-//   KNOWN BUG (found by model/node_lock.pml, not yet fixed): a writer withdrawn while it
-//   drains releases its bits without the readers blocked one phase earlier having left; the
-//   next writer flips the phase back, so a reader that waits on those bits (asleep through
-//   the first release's wake, or not yet published) sees the same bits again and waits while
-//   that writer waits for it: both stall until a deadline. Fix to make (and model-check): a
-//   release grants every kWaiting reader (CAS to kHold, whatever its bits) and absorbs every
-//   kReadCancelled one; the reader's ready check also accepts rword == kHold; and the window
-//   between a reader's rin entry and its publication needs closing too (e.g. writer bits
-//   with a generation that cannot repeat while that reader's entry is outstanding).
 //
 // BIASED READS (Options::biased). After a read the slot may keep its rin entry as a cached
 // hold (CACHED) while no writer is around; the next read of that slot is a CAS on the slot's
@@ -240,6 +235,7 @@ class NodeLock {
   Status await(Entry& e, Ready ready, Clock::time_point deadline, CancelToken* token);
   void wakeEntry(Entry& e);
   void leaveRead();
+  void finishWithdrawal(uint32_t slot);
   void cancelBlockedRead(Slot& s, uint32_t bits);
   Status readWait(uint32_t bits, Clock::time_point deadline, CancelToken* token);
   Status writeTurn(uint32_t ticket, Clock::time_point deadline, CancelToken* token);

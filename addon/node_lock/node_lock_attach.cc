@@ -102,7 +102,10 @@ void NodeLock::reclaimSlot(uint32_t i) {
   if (ticketOf(e) != t || slotOf(e) != i) return;
   if (s.atTurn.load() && h_->wout.v.load() == t) {  // draining or holding: release it
     uint64_t d = h_->drain.load();
-    if (static_cast<uint32_t>(d) == i + 1) h_->drain.store(0);
+    if (d != 0 && drainSlot(d) == i) {
+      if (d & kDrainWithdrawn) return;  // withdrawn: the last reader ahead finishes it
+      h_->drain.store(0);
+    }
     uint32_t held = h_->rin.v.load() & kWriterBits;
     if (held) releaseBits(held);
     s.atTurn.store(0);

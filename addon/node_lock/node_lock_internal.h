@@ -9,6 +9,9 @@ namespace mpilock::node::detail {
 
 constexpr uint32_t kMagic = 0x4e4c4b31;  // "NLK1"
 constexpr uint32_t kStateMask = ~kWriterBits;
+// Drain word: target rout << 32 | kDrainWithdrawn (writer withdrawn mid-drain) | slot + 1.
+constexpr uint64_t kDrainWithdrawn = uint64_t{1} << 31;
+inline uint32_t drainSlot(uint64_t d) { return (static_cast<uint32_t>(d) & 0xffff) - 1; }
 
 inline size_t align64(size_t n) { return (n + 63) & ~size_t{63}; }
 

@@ -45,8 +45,9 @@ void checkClean(NodeLock& lock) {
 
 }  // namespace
 
-// Deadlines: a blocked reader, a queued writer and a draining writer each time out, and the
-// lock goes on: the same slots then get what they asked for.
+// Deadlines: a blocked reader, a queued writer and a draining writer each time out (the
+// last one's bits stay up until the read ahead of it ends), and the lock goes on: the same
+// slot then gets what it asked for.
 NL_TEST(timeouts) {
   Shared s = makeShared();
   Board& b = *s.board;
@@ -70,10 +71,11 @@ NL_TEST(timeouts) {
     b.step.store(2);
     until([&] { return b.step.load() == 3; });
     CHECK(lock.write(in(30)) == Status::kTimedOut);  // draining behind slot 0's read
-    CHECK(!lock.snapshot().writerIn && lock.snapshot().writersQueued == 0);
-    CHECK(lock.read(in(5000)) == Status::kGranted);  // readers share with slot 0's hold
-    lock.readRelease();
+    CHECK(lock.snapshot().writerIn);  // its bits stay up until slot 0's read (ahead) ends
     b.step.store(4);
+    until([&] { return !lock.snapshot().writerIn && lock.snapshot().writersQueued == 0; });
+    CHECK(lock.read(in(5000)) == Status::kGranted);
+    lock.readRelease();
     CHECK(lock.write(in(5000)) == Status::kGranted);
     lock.writeRelease();
     checkClean(lock);
@@ -109,8 +111,8 @@ NL_TEST(cancel_reader_blocked) {
 }
 
 // A writer queued behind another, cancelled before its turn: the turn skips it.
-// Then a writer draining behind a reader, cancelled at its turn: it passes the turn on and
-// lets in the reader its bits blocked.
+// Then a writer draining behind a reader, cancelled at its turn: the call returns at once,
+// and when the reader ahead leaves, the turn passes on and the reader its bits blocked gets in.
 NL_TEST(cancel_writer_queued_and_at_turn) {
   Shared s = makeShared();
   Board& b = *s.board;
@@ -124,7 +126,7 @@ NL_TEST(cancel_writer_queued_and_at_turn) {
     until([&] { return b.step.load() == 3; });
     CHECK(lock.read() == Status::kGranted);
     b.step.store(4);
-    until([&] { return b.step.load() == 6; });
+    until([&] { return b.step.load() == 5; });
     lock.readRelease();
   }));
   pids.push_back(spawn([&] {  // the cancelled writer
@@ -140,6 +142,8 @@ NL_TEST(cancel_writer_queued_and_at_turn) {
         lock, true, [&](CancelToken* t) { return lock.write(in(10000), t); },
         [&] { return lock.snapshot().writerIn && asleep(lock, 3, false); });
     CHECK(st == Status::kCancelled && lock.stats().cancelWriterAtTurn.load() == 1);
+    CHECK(lock.snapshot().writerIn);  // its bits stay up while slot 0's read (ahead) lasts
+    b.step.store(5);
   }));
   pids.push_back(spawn([&] {  // a writer behind the cancelled one: served when it is skipped
     NodeLock lock = attach(s, 2, sleepy());
@@ -151,10 +155,10 @@ NL_TEST(cancel_writer_queued_and_at_turn) {
   pids.push_back(spawn([&] {  // a reader blocked by the draining writer
     NodeLock lock = attach(s, 3, sleepy());
     until([&] { return b.step.load() == 4 && lock.snapshot().writerIn; });
-    // Let in by the withdrawal while slot 0 still reads (it leaves only at step 6).
+    // Let in once the reader ahead of the withdrawn writer left (its leave ends the drain).
     CHECK(lock.read(in(5000)) == Status::kGranted);
+    CHECK(b.step.load() == 5);
     lock.readRelease();
-    b.step.store(6);
   }));
   bool ok = joinAll(pids);
   return ok;

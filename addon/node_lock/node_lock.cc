@@ -1,0 +1,353 @@
+// Node-level lock: the steps described in node_lock.h. Every access to shared state is a
+// seq_cst std::atomic operation: the lost-wake-up and Dekker arguments in the header need a
+// single total order, and on x86 only the stores and RMWs pay for it.
+#include "node_lock.h"
+
+#include "node_lock_internal.h"
+
+#include <linux/futex.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <stdexcept>
+#include <string>
+
+namespace mpilock::node {
+
+static_assert(std::atomic<uint32_t>::is_always_lock_free && sizeof(std::atomic<uint32_t>) == 4,
+              "futex words must be plain 32-bit words");
+static_assert(std::atomic<uint64_t>::is_always_lock_free, "64-bit atomics must be address-free");
+
+namespace {
+
+using namespace detail;
+
+uint32_t* word(std::atomic<uint32_t>& a) { return reinterpret_cast<uint32_t*>(&a); }
+
+// FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC deadline (steady_clock's epoch).
+long futexWait(std::atomic<uint32_t>& w, uint32_t expected, Clock::time_point until) {
+  timespec ts{};
+  const timespec* tp = nullptr;
+  if (until != Clock::time_point::max()) {
+    auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(until.time_since_epoch());
+    ts.tv_sec = static_cast<time_t>(ns.count() / 1000000000);
+    ts.tv_nsec = static_cast<long>(ns.count() % 1000000000);
+    tp = &ts;
+  }
+  return syscall(SYS_futex, word(w), FUTEX_WAIT_BITSET, expected, tp, nullptr,
+                 FUTEX_BITSET_MATCH_ANY);
+}
+void futexWake(std::atomic<uint32_t>& w) {
+  syscall(SYS_futex, word(w), FUTEX_WAKE, 1, nullptr, nullptr, 0);
+}
+
+}  // namespace
+
+// ---- waiting ----------------------------------------------------------------------------
+
+template <class Ready>
+Status NodeLock::await(Entry& e, Ready ready, Clock::time_point deadline, CancelToken* token) {
+  auto cancelled = [&] { return token && token->cancelled.load() != 0; };
+  if (token) token->waitingOn.store(&e);
+  Status st = Status::kGranted;
+  Clock::time_point spinEnd{};
+  for (uint32_t i = 0; i < opt_.spinChecks; ++i) {
+    if (ready()) return st;
+    if (cancelled()) return Status::kCancelled;
+    if ((i + 1) % opt_.yieldEvery == 0) {
+      Clock::time_point now = Clock::now();
+      if (i + 1 == opt_.yieldEvery) spinEnd = now + std::chrono::microseconds(opt_.spinMicros);
+      if (now >= deadline) return Status::kTimedOut;
+      if (now >= spinEnd) break;
+      sched_yield();
+    }
+  }
+  for (;;) {
+    // Announce, then read seq, then re-check: a change after this point bumps seq.
+    e.sleeping.store(1);
+    uint32_t s = e.seq.load();
+    if (ready()) break;
+    if (cancelled()) {
+      st = Status::kCancelled;
+      break;
+    }
+    Clock::time_point now = Clock::now();
+    if (now >= deadline) {
+      st = Status::kTimedOut;
+      break;
+    }
+    Clock::time_point until = deadline;
+    bool tick = false;
+    if (opt_.reclaimEveryMs) {
+      auto t = now + std::chrono::milliseconds(opt_.reclaimEveryMs);
+      if (t < until) until = t, tick = true;
+    }
+    Stats::bump(stats_.sleeps);
+    long r = futexWait(e.seq, s, until);
+    int err = errno;
+    e.sleeping.store(0);
+    if (r == 0)
+      Stats::bump(stats_.wokenUp);
+    else if (err == ETIMEDOUT && tick)
+      Stats::bump(stats_.ticks), reclaimDead();
+  }
+  e.sleeping.store(0);
+  return st;
+}
+
+void NodeLock::wakeEntry(Entry& e) {
+  if (e.sleeping.load()) {
+    e.seq.fetch_add(1);
+    e.wakeCalls.fetch_add(1);
+    Stats::bump(stats_.wakeCalls);
+    futexWake(e.seq);
+  }
+}
+
+void NodeLock::cancel(CancelToken& token) {
+  token.cancelled.store(1);
+  Entry* e = token.waitingOn.load();
+  if (e && e->sleeping.load()) {  // the flag is the change; same protocol as wakeEntry
+    e->seq.fetch_add(1);
+    futexWake(e->seq);
+  }
+}
+
+// A reader's leave; wakes the draining writer when this leave is the one it waits for.
+// A writer withdrawn mid-drain left that to the leave its drain waited for: finish it here.
+void NodeLock::leaveRead() {
+  uint32_t n = h_->rout.v.fetch_add(kReaderInc) + kReaderInc;
+  uint64_t d = h_->drain.load();
+  if (d == 0 || static_cast<uint32_t>(d >> 32) != n) return;
+  uint32_t slot = drainSlot(d);
+  if (!(d & kDrainWithdrawn))
+    wakeEntry(slotAt(slot).write);
+  else if (h_->drain.compare_exchange_strong(d, 0))
+    finishWithdrawal(slot);
+}
+
+// The withdrawn writer's release: its bits, its turn (it holds wout until now).
+void NodeLock::finishWithdrawal(uint32_t slot) {
+  releaseBits(h_->rin.v.load() & kWriterBits);
+  slotAt(slot).atTurn.store(0, std::memory_order_relaxed);
+  passTurn(h_->wout.v.load() + 1);
+}
+
+// ---- readers ----------------------------------------------------------------------------
+
+Status NodeLock::read(Clock::time_point deadline, CancelToken* token) {
+  if (token && token->cancelled.load()) return Status::kCancelled;
+  Slot& me = slotAt(slot_);
+  uint32_t v = me.rword.load();
+  if (v == kCached && me.rword.compare_exchange_strong(v, kHold)) {
+    Stats::bump(stats_.cachedReads);
+    return Status::kGranted;
+  }
+  if ((v & kStateMask) == kReadCancelled &&
+      me.rword.compare_exchange_strong(v, kWaiting | (v & kWriterBits))) {
+    readArrival_ = h_->wout.v.load();
+    return readWait(v & kWriterBits, deadline, token);  // same place in the phase again
+  }
+  uint32_t bits = h_->rin.v.fetch_add(kReaderInc) & kWriterBits;
+  if (bits == 0) {
+    me.rword.store(kHold);
+    return Status::kGranted;
+  }
+  readArrival_ = h_->wout.v.load();
+  h_->readWaiters.v.fetch_add(1);
+  me.rword.store(kWaiting | bits);
+  return readWait(bits, deadline, token);
+}
+
+Status NodeLock::readWait(uint32_t bits, Clock::time_point deadline, CancelToken* token) {
+  Slot& me = slotAt(slot_);
+  Status st = await(
+      me.read, [&] { return (h_->rin.v.load() & kWriterBits) != bits; }, deadline, token);
+  if (token) token->waitingOn.store(nullptr);
+  if (st != Status::kGranted) {
+    cancelBlockedRead(me, bits);
+    Stats::bump(stats_.cancelReaderBlocked);
+    return st;
+  }
+  me.rword.store(kHold);  // nobody else changes a kWaiting word
+  Stats::atLeast(stats_.maxReadWaitWrites, h_->wout.v.load() - readArrival_);
+  h_->readWaiters.v.fetch_sub(1);
+  if (token && token->cancelled.load()) {
+    Stats::bump(stats_.cancelAfterGrant);
+    me.rword.store(kIdle);
+    leaveRead();
+    return Status::kCancelled;
+  }
+  return Status::kGranted;
+}
+
+// The entry stays counted in rin; whoever sees the phase change first gives it back.
+void NodeLock::cancelBlockedRead(Slot& s, uint32_t bits) {
+  uint32_t w = s.rword.load();
+  if (w == (kWaiting | bits)) s.rword.compare_exchange_strong(w, kReadCancelled | bits);
+  if ((h_->rin.v.load() & kWriterBits) == bits) return;  // the writer's release absorbs it
+  uint32_t c = kReadCancelled | bits;
+  if (s.rword.compare_exchange_strong(c, kIdle)) {
+    h_->readWaiters.v.fetch_sub(1);
+    leaveRead();
+  }
+}
+
+void NodeLock::readRelease() {
+  Slot& me = slotAt(slot_);
+  uint32_t v = me.rword.load();
+  if (v == kHold && opt_.biased && h_->win.v.load() == h_->wout.v.load() &&
+      (!inhibited_ || Clock::now() >= noCacheUntil_) &&
+      me.rword.compare_exchange_strong(v, kCached)) {
+    inhibited_ = false;
+    // Keep the hold, unless a writer raised its bits meanwhile (it may have scanned before).
+    if ((h_->rin.v.load() & kWriterBits) == 0) return;
+    uint32_t c = kCached;
+    if (me.rword.compare_exchange_strong(c, kIdle)) leaveRead();  // else the writer took it
+    return;
+  }
+  if (me.rword.exchange(kIdle) & kRevoke) {
+    noCacheUntil_ = Clock::now() + std::chrono::milliseconds(2);
+    inhibited_ = true;
+  }
+  leaveRead();
+}
+
+// ---- writers ----------------------------------------------------------------------------
+
+Status NodeLock::write(Clock::time_point deadline, CancelToken* token) {
+  if (token && token->cancelled.load()) return Status::kCancelled;
+  Slot& me = slotAt(slot_);
+  if (me.hasTicket.load()) {
+    uint32_t t = me.wticket.load();
+    uint64_t e = pack(t, slot_, kWriteCancelled);
+    if (ringAt(t).compare_exchange_strong(e, pack(t, slot_, kQueued)))
+      return writeTurn(t, deadline, token);  // the cancelled ticket's place, not yet passed
+  }
+  uint32_t t = h_->win.v.fetch_add(1);
+  me.wticket.store(t, std::memory_order_relaxed);  // read by this slot and by reclaim only
+  if (!me.hasTicket.load(std::memory_order_relaxed)) me.hasTicket.store(1);
+  ringAt(t).store(pack(t, slot_, kQueued));  // announce before the first check of wout
+  Stats::atLeast(stats_.maxWriteWaitTurns, t - h_->wout.v.load());
+  return writeTurn(t, deadline, token);
+}
+
+Status NodeLock::writeTurn(uint32_t t, Clock::time_point deadline, CancelToken* token) {
+  Slot& me = slotAt(slot_);
+  Status st = await(me.write, [&] { return h_->wout.v.load() == t; }, deadline, token);
+  if (st != Status::kGranted) {
+    if (token) token->waitingOn.store(nullptr);
+    cancelQueuedWrite(t, slot_);
+    return st;
+  }
+  // Only the turn holder touches these: ordered after the passer's wout RMW, no fence needed.
+  me.atTurn.store(1, std::memory_order_relaxed);
+  uint32_t ph = h_->wout.phase.load(std::memory_order_relaxed) ^ kPhase;
+  h_->wout.phase.store(ph, std::memory_order_relaxed);
+  myBits_ = kPresent | ph;
+  myTicket_ = t;
+  uint32_t target = h_->rin.v.fetch_add(myBits_) & kStateMask;
+  if (h_->rout.v.load() != target) {
+    h_->drain.store(uint64_t{target} << 32 | (slot_ + 1));
+    revokeCached();
+    st = await(me.write, [&] { return h_->rout.v.load() == target; }, deadline, token);
+    if (st != Status::kGranted) {
+      // Withdrawn mid-drain: the call returns now, but the bits stay up until the readers
+      // ahead have left (the last of them finishes the release). Dropping them now would let
+      // the next writer raise the very bits that readers blocked one phase ago still wait to
+      // see change (model/node_lock.pml found that ABA).
+      if (token) token->waitingOn.store(nullptr);
+      Stats::bump(stats_.cancelWriterAtTurn);
+      uint64_t w = uint64_t{target} << 32 | kDrainWithdrawn | (slot_ + 1);
+      h_->drain.store(w);
+      if (h_->rout.v.load() == target && h_->drain.compare_exchange_strong(w, 0))
+        finishWithdrawal(slot_);
+      return st;
+    }
+    h_->drain.store(0);
+  }
+  if (token) token->waitingOn.store(nullptr);
+  if (token && token->cancelled.load()) {
+    Stats::bump(stats_.cancelAfterGrant);
+    writeRelease();
+    return Status::kCancelled;
+  }
+  return Status::kGranted;
+}
+
+// Mark the ticket cancelled; if its turn came meanwhile, pass it on (a CAS with the passer).
+void NodeLock::cancelQueuedWrite(uint32_t t, uint32_t slot) {
+  uint64_t q = pack(t, slot, kQueued);
+  ringAt(t).compare_exchange_strong(q, pack(t, slot, kWriteCancelled));
+  uint64_t c = pack(t, slot, kWriteCancelled);
+  if (h_->wout.v.load() == t && ringAt(t).compare_exchange_strong(c, pack(t, slot, kPassed))) {
+    Stats::bump(stats_.cancelWriterAtTurn);
+    passTurn(t + 1);
+    return;
+  }
+  Stats::bump(stats_.cancelWriterQueued);
+}
+
+void NodeLock::writeRelease() {
+  releaseBits(myBits_);
+  slotAt(slot_).atTurn.store(0, std::memory_order_relaxed);
+  passTurn(myTicket_ + 1);
+}
+
+// Clear the writer bits; wake the readers they blocked, give back the cancelled ones.
+void NodeLock::releaseBits(uint32_t bits) {
+  h_->rin.v.fetch_sub(bits);
+  if (h_->readWaiters.v.load() == 0) return;
+  for (uint32_t i = 0; i < maxSlots_; ++i) {
+    Slot& s = slotAt(i);
+    uint32_t v = s.rword.load();
+    if (v == (kWaiting | bits)) {
+      wakeEntry(s.read);
+    } else if (v == (kReadCancelled | bits) && s.rword.compare_exchange_strong(v, kIdle)) {
+      h_->readWaiters.v.fetch_sub(1);
+      leaveRead();
+    }
+  }
+}
+
+// Serve ticket `next`: wake its owner if it waits; skip it if it was cancelled.
+void NodeLock::passTurn(uint32_t next) {
+  for (;; ++next) {
+    h_->wout.v.fetch_add(1);  // == next now: only the turn holder moves wout
+    uint64_t e = ringAt(next).load();
+    if (ticketOf(e) != next) return;  // not announced yet: it will see wout itself
+    if (stateOf(e) == kQueued) {
+      wakeEntry(slotAt(slotOf(e)).write);
+      return;
+    }
+    if (stateOf(e) != kWriteCancelled ||
+        !ringAt(next).compare_exchange_strong(e, pack(next, slotOf(e), kPassed)))
+      return;  // its owner took the turn back (re-adopted, or passed it on itself)
+  }
+}
+
+// A draining writer takes idle cached holds back and marks held ones for release.
+void NodeLock::revokeCached() {
+  for (uint32_t i = 0; i < maxSlots_; ++i) {
+    std::atomic<uint32_t>& w = slotAt(i).rword;
+    uint32_t v = w.load();
+    while (v == kCached || v == kHold) {
+      if (w.compare_exchange_weak(v, v == kCached ? kIdle : (kHold | kRevoke))) {
+        if (v == kCached) {
+          Stats::bump(stats_.stolenHolds);
+          leaveRead();
+        }
+        break;
+      }
+    }
+  }
+}
+
+}  // namespace mpilock::node

@@ -5,10 +5,10 @@
   "targets": [
     {
       "target_name": "mpilock",
-      # Every .cc under addon/ (node/, runtime/, lock/, collectives/, protocol/), so a
+      # Every .cc under addon/ but its test/ programs (node_lock/test/ has its own mains), so a
       # new source file needs no edit here. Includes are written from addon/.
       "sources": [
-        "<!@(node -p \"require('fs').readdirSync('addon', { recursive: true }).filter(function (f) { return f.endsWith('.cc'); }).sort().map(function (f) { return 'addon/' + f; }).join(' ')\")"
+        "<!@(node -p \"require('fs').readdirSync('addon', { recursive: true }).filter(function (f) { return f.endsWith('.cc') && f.split('/').indexOf('test') < 0; }).sort().map(function (f) { return 'addon/' + f; }).join(' ')\")"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

@@ -66,9 +66,11 @@ export const mpiKinds = ["openmpi", "mpich"];
 
 export const addonOutput = (kind) => join(root, "build", kind, "mpilock.node");
 
-/** Every .cc under addon/ (its folders: node/, runtime/, lock/, collectives/, protocol/). */
+/** Every .cc under addon/ but test programs (addon/node_lock/test/: mains of their own). */
 export function addonSources() {
-  return listFiles(join(root, "addon"), (n) => n.endsWith(".cc"), true);
+  return listFiles(join(root, "addon"), (n) => n.endsWith(".cc"), true).filter(
+    (f) => !f.split("/").includes("test"),
+  );
 }
 
 /** True when build/<kind>/mpilock.node is missing or older than one of its inputs. */

@@ -3,8 +3,6 @@
 // single total order, and on x86 only the stores and RMWs pay for it.
 #include "node_lock.h"
 
-#include "node_lock_internal.h"
-
 #include <linux/futex.h>
 #include <sched.h>
 #include <signal.h>
@@ -18,6 +16,8 @@
 #include <ctime>
 #include <stdexcept>
 #include <string>
+
+#include "node_lock_internal.h"
 
 namespace mpilock::node {
 
@@ -241,7 +241,8 @@ Status NodeLock::write(Clock::time_point deadline, CancelToken* token) {
 
 Status NodeLock::writeTurn(uint32_t t, Clock::time_point deadline, CancelToken* token) {
   Slot& me = slotAt(slot_);
-  Status st = await(me.write, [&] { return h_->wout.v.load() == t; }, deadline, token);
+  Status st = await(
+      me.write, [&] { return h_->wout.v.load() == t; }, deadline, token);
   if (st != Status::kGranted) {
     if (token) token->waitingOn.store(nullptr);
     cancelQueuedWrite(t, slot_);
@@ -257,7 +258,8 @@ Status NodeLock::writeTurn(uint32_t t, Clock::time_point deadline, CancelToken* 
   if (h_->rout.v.load() != target) {
     h_->drain.store(uint64_t{target} << 32 | (slot_ + 1));
     revokeCached();
-    st = await(me.write, [&] { return h_->rout.v.load() == target; }, deadline, token);
+    st = await(
+        me.write, [&] { return h_->rout.v.load() == target; }, deadline, token);
     if (st != Status::kGranted) {
       // Withdrawn mid-drain: the call returns now, but the bits stay up until the readers
       // ahead have left (the last of them finishes the release). Dropping them now would let

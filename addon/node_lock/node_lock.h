@@ -152,7 +152,7 @@ struct Header {
     std::atomic<uint32_t> v{0};      // wout
     std::atomic<uint32_t> phase{0};  // phase bit of the last writer that entered (turn holder's)
   } wout;
-  Line readWaiters;  // reader words in kWaiting or kReadCancelled
+  Line readWaiters;                         // reader words in kWaiting or kReadCancelled
   alignas(64) std::atomic<uint64_t> drain;  // draining writer: target rout << 32 | slot + 1
 };
 
@@ -194,7 +194,9 @@ struct Stats {
   // Phase-fairness as the lock sees it, from the arrival on (not from before the call):
   C maxReadWaitWrites{0};  // writer turns served while a blocked read waited (PF: <= 1)
   C maxWriteWaitTurns{0};  // tickets ahead of a write when it took its own (FIFO queue length)
-  static void bump(C& c) { c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed); }
+  static void bump(C& c) {
+    c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  }
   static void atLeast(C& c, uint64_t v) {
     if (v > c.load(std::memory_order_relaxed)) c.store(v, std::memory_order_relaxed);
   }
@@ -214,13 +216,12 @@ class NodeLock {
   // Blocking acquire with a deadline (Clock::time_point::max(): none) and an optional token.
   Status read(Clock::time_point deadline = Clock::time_point::max(), CancelToken* token = nullptr);
   void readRelease();
-  Status write(Clock::time_point deadline = Clock::time_point::max(),
-               CancelToken* token = nullptr);
+  Status write(Clock::time_point deadline = Clock::time_point::max(), CancelToken* token = nullptr);
   void writeRelease();
   static void cancel(CancelToken& token);
 
   size_t reclaimDead();  // withdraw the entries of slots whose process is gone
-  void detach();         // clears this slot's pid (the slot must be idle; a cached hold is given back)
+  void detach();  // clears this slot's pid (the slot must be idle; a cached hold is given back)
 
   Snapshot snapshot() const;
   const Stats& stats() const { return stats_; }
@@ -253,7 +254,7 @@ class NodeLock {
   Options opt_;
   uint32_t myBits_ = 0;
   uint32_t myTicket_ = 0;
-  uint32_t readArrival_ = 0;  // wout when the current blocked read arrived
+  uint32_t readArrival_ = 0;          // wout when the current blocked read arrived
   Clock::time_point noCacheUntil_{};  // a revoked slot caches nothing until then
   bool inhibited_ = false;
   Stats stats_;

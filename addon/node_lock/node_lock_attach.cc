@@ -29,7 +29,6 @@ bool detail::processGone(uint32_t pid) {
   return p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
 }
 
-
 size_t regionBytes(uint32_t maxSlots) {
   return align64(sizeof(Header)) + sizeof(RingEntry) * maxSlots + sizeof(Slot) * maxSlots;
 }
@@ -44,8 +43,7 @@ NodeLock::NodeLock(void* region, size_t bytes, uint32_t maxSlots, uint32_t slot,
   auto* base = static_cast<char*>(region);
   h_ = reinterpret_cast<Header*>(base);
   ring_ = reinterpret_cast<RingEntry*>(base + align64(sizeof(Header)));
-  slots_ = reinterpret_cast<Slot*>(base + align64(sizeof(Header)) +
-                                   sizeof(RingEntry) * maxSlots);
+  slots_ = reinterpret_cast<Slot*>(base + align64(sizeof(Header)) + sizeof(RingEntry) * maxSlots);
   uint32_t expected = 0;
   if (h_->init.compare_exchange_strong(expected, 1)) {
     h_->magic = kMagic;

@@ -7,8 +7,8 @@
 #include <sys/syscall.h>
 
 #include <climits>
-#include <new>
 #include <cstring>
+#include <new>
 #include <string>
 
 #include "harness.h"
@@ -116,7 +116,8 @@ Cell run(int procs, const std::string& mode, int ms) {
 std::vector<std::string> split(const std::string& s) {
   std::vector<std::string> out;
   size_t a = 0;
-  for (size_t b; (b = s.find(',', a)) != std::string::npos; a = b + 1) out.push_back(s.substr(a, b - a));
+  for (size_t b; (b = s.find(',', a)) != std::string::npos; a = b + 1)
+    out.push_back(s.substr(a, b - a));
   out.push_back(s.substr(a));
   return out;
 }

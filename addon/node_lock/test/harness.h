@@ -24,14 +24,14 @@ using mpilock::node::NodeLock;
 using mpilock::node::Options;
 using mpilock::node::Status;
 
-#define CHECK(cond)                                                                   \
-  do {                                                                                \
-    if (!(cond)) {                                                                    \
-      std::fprintf(stderr, "pid %d: %s:%d: CHECK(%s) failed\n", getpid(), __FILE__, \
-                   __LINE__, #cond);                                                  \
-      std::fflush(stderr);                                                            \
-      _exit(1);                                                                       \
-    }                                                                                 \
+#define CHECK(cond)                                                                           \
+  do {                                                                                        \
+    if (!(cond)) {                                                                            \
+      std::fprintf(stderr, "pid %d: %s:%d: CHECK(%s) failed\n", getpid(), __FILE__, __LINE__, \
+                   #cond);                                                                    \
+      std::fflush(stderr);                                                                    \
+      _exit(1);                                                                               \
+    }                                                                                         \
   } while (0)
 
 constexpr uint32_t kSlots = 8;

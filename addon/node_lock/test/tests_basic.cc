@@ -92,7 +92,10 @@ static bool fifo(uint32_t spin) {
       Options o;
       o.spinChecks = spin;
       NodeLock lock = attach(s, w, o);
-      until([&] { return s.board->ready.load() == 1 && lock.snapshot().writersQueued == static_cast<uint32_t>(w); });
+      until([&] {
+        return s.board->ready.load() == 1 &&
+               lock.snapshot().writersQueued == static_cast<uint32_t>(w);
+      });
       CHECK(lock.write(in(10000)) == Status::kGranted);
       s.board->log[s.board->logPos.fetch_add(1)] = w;
       lock.writeRelease();
@@ -181,7 +184,9 @@ NL_TEST(woken_exactly_once) {
   for (int w = 1; w <= 3; ++w)
     pids.push_back(spawn([&, w] {
       NodeLock lock = attach(s, w, sleepy);
-      until([&] { return b.ready.load() == 1 && lock.snapshot().writersQueued == static_cast<uint32_t>(w); });
+      until([&] {
+        return b.ready.load() == 1 && lock.snapshot().writersQueued == static_cast<uint32_t>(w);
+      });
       CHECK(lock.write() == Status::kGranted);
       if (w == 3) {
         // Readers 4-6 sleep behind this writer's bits, then all wake at its release.

@@ -272,11 +272,12 @@ NL_TEST(cancel_stress) {
   NodeLock observer = attach(s, procs);
   auto snap = observer.snapshot();
   ok = ok && b.counter == writes && snap.readers == 0 && !snap.writerIn && snap.writersQueued == 0;
-  std::printf("  cancel_stress: %llu writes; withdrawn: %llu blocked reads, %llu queued writes, "
-              "%llu at turn, %llu after grant\n",
-              static_cast<unsigned long long>(writes), static_cast<unsigned long long>(stage[0]),
-              static_cast<unsigned long long>(stage[1]), static_cast<unsigned long long>(stage[2]),
-              static_cast<unsigned long long>(stage[3]));
+  std::printf(
+      "  cancel_stress: %llu writes; withdrawn: %llu blocked reads, %llu queued writes, "
+      "%llu at turn, %llu after grant\n",
+      static_cast<unsigned long long>(writes), static_cast<unsigned long long>(stage[0]),
+      static_cast<unsigned long long>(stage[1]), static_cast<unsigned long long>(stage[2]),
+      static_cast<unsigned long long>(stage[3]));
   return ok;
 }
 

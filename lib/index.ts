@@ -2,6 +2,10 @@ export { sync, world } from "./sync.js";
 export { Communicator } from "./runtime/communicator.js";
 export { WindowController, type LockOptions, type TryResult } from "./lock/controller.js";
 export { LockHandle } from "./lock/lock-handle.js";
+export { Counter, type CounterOptions } from "./toolkit/counter.js";
+export { Turn } from "./toolkit/sequential.js";
+export type { WaitOptions } from "./toolkit/wait.js";
+export { FreedError, NotHeldError, SemaphoreOverflowError } from "./toolkit/toolkit-errors.js";
 export { Fence, type FenceOptions, type SingleWriteOptions } from "./fence/fence.js";
 export {
   FenceError,

@@ -28,6 +28,10 @@ import { nextTracePath, TraceCollector } from "../observe/trace/trace-collector.
 import type { Observable } from "rxjs";
 
 import type { WindowBackend } from "../runtime/window-backend.js";
+import { Toolkit } from "../toolkit/toolkit.js";
+import type { Counter, CounterOptions } from "../toolkit/counter.js";
+import type { Turn } from "../toolkit/sequential.js";
+import type { WaitOptions } from "../toolkit/wait.js";
 
 /**
  * Options of {@link WindowController.read} and {@link WindowController.write}.
@@ -112,6 +116,7 @@ export class WindowController implements AsyncDisposable {
   readonly #observer: LockObserver;
   readonly #trace: TraceCollector | undefined;
   readonly #closeTimeout: number;
+  readonly #toolkit: Toolkit;
   /** Where the trace goes, on the master, when tracing is on (`trace` option). */
   readonly tracePath: string | undefined;
 
@@ -126,6 +131,7 @@ export class WindowController implements AsyncDisposable {
     this.rank = backend.rank;
     this.size = backend.size;
     this.master = backend.master;
+    this.#toolkit = new Toolkit(backend);
     this.#observer = new LockObserver(backend, options.stateIntervalMs);
     this.#scheduler = new RankScheduler(backend, this.#observer.events, this.#observer.stats);
     if (options.trace) {
@@ -292,6 +298,61 @@ export class WindowController implements AsyncDisposable {
   }
 
   /**
+   * Collective: resolves once every rank called it; the event loop stays free meanwhile.
+   * A barrier that times out or is aborted rejects here, but this rank stays entered in
+   * it (MPI cannot take a collective back): it completes when the others arrive, so this
+   * rank's next barrier() meets the others' next one.
+   *
+   * @example
+   * ```ts
+   * await ctrl.barrier({ timeout: 60_000 });
+   * ```
+   */
+  barrier(options?: WaitOptions): Promise<void> {
+    return this.#toolkit.barrier(options);
+  }
+
+  /**
+   * Collective: a shared counter kept on `root` ({@link Counter}). Bad or mismatched
+   * options are an `InvalidArgumentError` on every rank.
+   *
+   * @example
+   * ```ts
+   * const counter = await ctrl.counter({ start: 0, step: 1 });
+   * const mine = await counter.next();
+   * ```
+   */
+  counter(options?: CounterOptions): Promise<Counter> {
+    return this.#toolkit.counter(options);
+  }
+
+  /**
+   * Collective: a rank-ordered section. Rank 0's turn comes first, then rank 1's, and so
+   * on; given a function, runs it in this rank's turn. A wait that times out or is aborted
+   * rejects, and this rank's turn, when it comes, passes on at once (its block is skipped).
+   *
+   * @example
+   * ```ts
+   * await ctrl.sequential(() => appendFile(path, `${ctrl.rank}\n`));
+   * { await using turn = await ctrl.sequential({ timeout: 10_000 }); log(ctrl.rank); }
+   * ```
+   */
+  sequential(options?: WaitOptions): Promise<Turn>;
+  sequential<T>(fn: () => T | Promise<T>, options?: WaitOptions): Promise<Awaited<T>>;
+  async sequential<T>(
+    a?: WaitOptions | (() => T | Promise<T>),
+    b?: WaitOptions,
+  ): Promise<Turn | Awaited<T>> {
+    if (typeof a !== "function") return this.#toolkit.sequential(a);
+    const turn = await this.#toolkit.sequential(b);
+    try {
+      return await a();
+    } finally {
+      await turn.release();
+    }
+  }
+
+  /**
    * Collective: every rank must call it. Rejects this rank's waiting requests
    * (`ERR_MPILOCK_CLOSED`), releases what it holds, and frees the window. Idempotent.
    * If the other ranks do not all call it within `closeTimeout` (a `sync()` option), it
@@ -302,6 +363,7 @@ export class WindowController implements AsyncDisposable {
     this.#closing ??= this.#withCloseTimeout(async () => {
       this.#scheduler.shutdown(new ClosedError("the controller was closed while waiting"));
       try {
+        await this.#toolkit.close();
         await this.#trace?.finish(this.backend);
       } finally {
         this.#observer.complete();

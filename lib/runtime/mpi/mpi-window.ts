@@ -2,6 +2,8 @@ import { Observable, Subject } from "rxjs";
 
 import { type Completion, type NativeBinding } from "./native.js";
 import { Pending } from "./protocol.js";
+import { MpiSlots, type SlotRuntime } from "../../toolkit/mpi-slots.js";
+import type { SlotWindow } from "../../toolkit/slots.js";
 import {
   type CounterState,
   type GlobalKind,
@@ -21,7 +23,7 @@ const defaultChunkBytes = 1 << 30;
 const defaultSpinMicros = 100;
 
 /** What a window needs of the runtime that made it (MpiRuntime). */
-export interface WindowRuntime {
+export interface WindowRuntime extends SlotRuntime {
   readonly binding: NativeBinding;
   /** Windows whose free (close) timed out and has not completed since. */
   readonly abandoned: Set<number>;
@@ -121,6 +123,10 @@ export class MpiWindow implements WindowBackend {
       this.runtime.expectCompletion();
     }
     this.runtime.binding.withdrawLock(this.id, kind, seq);
+  }
+
+  openSlots(root: number, count: number): Promise<SlotWindow> {
+    return MpiSlots.open(this.runtime, this.id, root, count);
   }
 
   async barrier(): Promise<void> {

@@ -1,6 +1,11 @@
 export { sync, world } from "./sync.js";
 export { Communicator } from "./runtime/communicator.js";
-export { WindowController, type LockOptions, type TryResult } from "./lock/controller.js";
+export {
+  WindowController,
+  type LockOptions,
+  type TableLock,
+  type TryResult,
+} from "./lock/controller.js";
 export { LockHandle } from "./lock/lock-handle.js";
 export { Counter, type CounterOptions } from "./toolkit/counter.js";
 export { Turn } from "./toolkit/sequential.js";

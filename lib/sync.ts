@@ -9,6 +9,7 @@ import {
   type SyncOptions,
 } from "./config/options.js";
 import { openRuntime } from "./runtime/runtime.js";
+import { badLocks } from "./toolkit/lock-table.js";
 
 const backends: BackendChoice[] = ["auto", "mpi", "local"];
 
@@ -34,6 +35,8 @@ function checkOptions(options: SyncOptions): ControllerOptions {
   if (!(typeof merged.closeTimeout === "number" && merged.closeTimeout > 0)) {
     throw new InvalidArgumentError("closeTimeout must be a number of milliseconds > 0");
   }
+  const locksProblem = badLocks(merged.locks);
+  if (locksProblem) throw new InvalidArgumentError(locksProblem);
   return { ...merged, trace: merged.trace ?? (process.env.MPILOCK_TRACE || undefined) };
 }
 
@@ -87,15 +90,25 @@ export async function sync(options: SyncOptions = {}): Promise<WindowController>
   }
   // Checked and opened in one synchronous step: a free() cannot come in between.
   const window = await runtime.openWindow(master, comm);
-  const { low, high } = await window.agree(master);
+  // One agreement for both: the master and the number of locks (below 2^13).
+  const { low, high } = await window.agree(master * 8192 + checked.locks);
   if (low !== high) {
     await window.free();
+    const [lowMaster, highMaster] = [Math.floor(low / 8192), Math.floor(high / 8192)];
     throw new InvalidArgumentError(
-      `sync() was called with different masters on different ranks (from ${low} to ${high})`,
+      lowMaster !== highMaster
+        ? `sync() was called with different masters on different ranks (from ${lowMaster} to ${highMaster})`
+        : `sync() was called with different locks on different ranks (from ${low % 8192} to ${high % 8192})`,
     );
+  }
+  // The lock table's other entries: a lock window each, in the same order on every rank.
+  const table: WindowController[] = [];
+  for (let i = 1; i < checked.locks; i++) {
+    const entry = await runtime.openWindow(master, comm);
+    table.push(new WindowController(entry, { ...checked, trace: undefined }));
   }
   // Each group's master writes a trace: name the file after the master's world rank.
   const trace =
     checked.trace && !comm.isWorld ? rankPath(checked.trace, runtime.rank) : checked.trace;
-  return new WindowController(window, { ...checked, trace });
+  return new WindowController(window, { ...checked, trace }, table);
 }

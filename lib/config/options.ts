@@ -47,6 +47,12 @@ export interface SyncOptions {
    * `master` are then relative to it. The controller works on its own duplicate of it.
    */
   comm?: Communicator;
+  /**
+   * How many independent readers-writer locks the controller has: `ctrl.lock(i)` for
+   * `i` below it, or `ctrl.lock(name)`; `ctrl.read()` and `write()` are `ctrl.lock(0)`'s.
+   * The same on every rank. Default 1.
+   */
+  locks?: number;
 }
 
 /** Tuning of the native progress thread; read once, when MPI starts. */
@@ -70,6 +76,7 @@ export const defaultSyncOptions = {
   backend: "auto" as BackendChoice,
   stateIntervalMs: 100,
   closeTimeout: 30_000,
+  locks: 1,
 };
 
 /** `closeTimeout` when the caller gave none: `MPILOCK_CLOSE_TIMEOUT_MS`, else the default. */
@@ -110,4 +117,5 @@ export interface ControllerOptions {
   trace: string | undefined;
   stateIntervalMs: number;
   closeTimeout: number;
+  locks: number;
 }

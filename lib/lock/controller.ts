@@ -29,6 +29,7 @@ import type { Observable } from "rxjs";
 
 import type { WindowBackend } from "../runtime/window-backend.js";
 import { Toolkit } from "../toolkit/toolkit.js";
+import { tableIndex } from "../toolkit/lock-table.js";
 import type { Counter, CounterOptions } from "../toolkit/counter.js";
 import type { Turn } from "../toolkit/sequential.js";
 import type { WaitOptions } from "../toolkit/wait.js";
@@ -85,6 +86,19 @@ function checkLockOptions(options: LockOptions | undefined): LockOptions {
 }
 
 /**
+ * One readers-writer lock of a controller's lock table: `ctrl.lock(i)` or
+ * `ctrl.lock(name)`, with the read and write methods of the controller.
+ *
+ * @example
+ * ```ts
+ * const ctrl = await sync({ locks: 64 });
+ * const lock: TableLock = ctrl.lock("results.h5");
+ * await lock.write(() => appendResult(row));
+ * ```
+ */
+export type TableLock = Pick<WindowController, "read" | "write" | "tryRead" | "tryWrite">;
+
+/**
  * Readers-writer lock over the ranks of an MPI job, made by {@link sync}.
  *
  * @example
@@ -117,6 +131,8 @@ export class WindowController implements AsyncDisposable {
   readonly #trace: TraceCollector | undefined;
   readonly #closeTimeout: number;
   readonly #toolkit: Toolkit;
+  /** Entries 1.. of the lock table (`sync({ locks })`); entry 0 is this controller. */
+  readonly #table: WindowController[];
   /** Where the trace goes, on the master, when tracing is on (`trace` option). */
   readonly tracePath: string | undefined;
 
@@ -125,7 +141,9 @@ export class WindowController implements AsyncDisposable {
     backend: WindowBackend,
     options: Pick<ControllerOptions, "trace" | "stateIntervalMs"> &
       Partial<Pick<ControllerOptions, "closeTimeout">>,
+    table: WindowController[] = [],
   ) {
+    this.#table = table;
     this.#closeTimeout = options.closeTimeout ?? Infinity;
     this.backend = backend;
     this.rank = backend.rank;
@@ -298,6 +316,22 @@ export class WindowController implements AsyncDisposable {
   }
 
   /**
+   * Lock `key` of the table made by `sync({ locks })`: an index from 0, or a name hashed
+   * onto the table (the same lock on every rank and in every run). Lock 0 is this
+   * controller's own read() and write(). An index outside the table is an
+   * `InvalidArgumentError`.
+   *
+   * @example
+   * ```ts
+   * await using r = await ctrl.lock(7).read();
+   * ```
+   */
+  lock(key: number | string): TableLock {
+    const index = tableIndex(key, this.#table.length + 1);
+    return index === 0 ? this : this.#table[index - 1]!;
+  }
+
+  /**
    * Collective: resolves once every rank called it; the event loop stays free meanwhile.
    * A barrier that times out or is aborted rejects here, but this rank stays entered in
    * it (MPI cannot take a collective back): it completes when the others arrive, so this
@@ -364,6 +398,7 @@ export class WindowController implements AsyncDisposable {
       this.#scheduler.shutdown(new ClosedError("the controller was closed while waiting"));
       try {
         await this.#toolkit.close();
+        for (const entry of this.#table) await entry.close();
         await this.#trace?.finish(this.backend);
       } finally {
         this.#observer.complete();

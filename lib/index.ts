@@ -9,6 +9,8 @@ export {
 export { LockHandle } from "./lock/lock-handle.js";
 export { Counter, type CounterOptions } from "./toolkit/counter.js";
 export { Turn } from "./toolkit/sequential.js";
+export { Permit, Semaphore, type SemaphoreOptions } from "./toolkit/semaphore.js";
+export { Condition, ConditionLock } from "./toolkit/condition.js";
 export type { WaitOptions } from "./toolkit/wait.js";
 export { FreedError, NotHeldError, SemaphoreOverflowError } from "./toolkit/toolkit-errors.js";
 export { Fence, type FenceOptions, type SingleWriteOptions } from "./fence/fence.js";

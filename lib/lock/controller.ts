@@ -32,6 +32,8 @@ import { Toolkit } from "../toolkit/toolkit.js";
 import { tableIndex } from "../toolkit/lock-table.js";
 import type { Counter, CounterOptions } from "../toolkit/counter.js";
 import type { Turn } from "../toolkit/sequential.js";
+import type { Condition } from "../toolkit/condition.js";
+import type { Semaphore, SemaphoreOptions } from "../toolkit/semaphore.js";
 import type { WaitOptions } from "../toolkit/wait.js";
 
 /**
@@ -373,17 +375,36 @@ export class WindowController implements AsyncDisposable {
    */
   sequential(options?: WaitOptions): Promise<Turn>;
   sequential<T>(fn: () => T | Promise<T>, options?: WaitOptions): Promise<Awaited<T>>;
-  async sequential<T>(
+  sequential<T>(
     a?: WaitOptions | (() => T | Promise<T>),
     b?: WaitOptions,
   ): Promise<Turn | Awaited<T>> {
-    if (typeof a !== "function") return this.#toolkit.sequential(a);
-    const turn = await this.#toolkit.sequential(b);
-    try {
-      return await a();
-    } finally {
-      await turn.release();
-    }
+    return this.#toolkit.sequential(a, b);
+  }
+
+  /**
+   * Collective: a counting semaphore of `value` permits ({@link Semaphore}); a negative or
+   * mismatched value is an `InvalidArgumentError` on every rank.
+   *
+   * @example
+   * ```ts
+   * const sem = await ctrl.semaphore(3, { bounded: true });
+   * ```
+   */
+  semaphore(value: number, options?: SemaphoreOptions): Promise<Semaphore> {
+    return this.#toolkit.semaphore(value, options);
+  }
+
+  /**
+   * Collective: a condition variable with its own exclusive lock ({@link Condition}).
+   *
+   * @example
+   * ```ts
+   * const cond = await ctrl.condition();
+   * ```
+   */
+  condition(): Promise<Condition> {
+    return this.#toolkit.condition();
   }
 
   /**

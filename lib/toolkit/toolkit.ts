@@ -2,6 +2,8 @@ import { ClosedError } from "../errors/errors.js";
 import type { WindowBackend } from "../runtime/window-backend.js";
 import { barrier } from "./barrier.js";
 import { Counter, type CounterOptions } from "./counter.js";
+import { Condition } from "./condition.js";
+import { Semaphore, type SemaphoreOptions } from "./semaphore.js";
 import { Sequencer, type Turn } from "./sequential.js";
 import type { WaitOptions } from "./wait.js";
 
@@ -33,9 +35,27 @@ export class Toolkit {
     return this.#make(() => Counter.create(this.backend, options));
   }
 
-  sequential(options?: WaitOptions): Promise<Turn> {
-    if (this.#closed) return Promise.reject(new ClosedError());
-    return this.#sequencer.turn(options);
+  /** A turn, or `fn` run in it. */
+  async sequential<T>(
+    a?: WaitOptions | (() => T | Promise<T>),
+    b?: WaitOptions,
+  ): Promise<Turn | Awaited<T>> {
+    if (this.#closed) throw new ClosedError();
+    if (typeof a !== "function") return this.#sequencer.turn(a);
+    const turn = await this.#sequencer.turn(b);
+    try {
+      return await a();
+    } finally {
+      await turn.release();
+    }
+  }
+
+  semaphore(value: number, options?: SemaphoreOptions): Promise<Semaphore> {
+    return this.#make(() => Semaphore.create(this.backend, value, options));
+  }
+
+  condition(): Promise<Condition> {
+    return this.#make(() => Condition.create(this.backend));
   }
 
   async #make<T extends Freeable>(create: () => Promise<T>): Promise<T> {

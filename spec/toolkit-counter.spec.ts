@@ -24,10 +24,13 @@ interface Report extends RankReport {
     badRoot: string;
     mismatch: string;
     oneBad: string;
+    abortedNext: string;
+    untouched: number;
   };
   underWrite: number[][];
   iterate: number[];
-  sections: { seen: number[]; cancelled: string; inCancelled: number | null };
+  sections: { seen: number[]; cancelled: string; inCancelled: number | null; allAborted: string };
+  closed: string[];
 }
 
 function check(reports: Report[], np: number) {
@@ -62,9 +65,14 @@ function check(reports: Report[], np: number) {
     expect(barrier.after).toBe("met");
     if (np > 1 && r.rank === 0) expect(barrier.timedOut).toBe("ERR_MPILOCK_TIMEOUT");
     // Section s gives rank r the value s * size + r: rank order, every section.
-    const expected = range(0, 4).map((s) => s * np + r.rank);
-    if (np > 1) expected.push(4 * np + r.rank);
-    expect(sections.seen, `rank ${r.rank}`).toEqual(expected);
+    // The k-th section that took from this counter gives rank r the value k * size + r
+    // (not the cancelled section, nor the one every rank aborted).
+    const sectionsSeen = range(0, np > 1 ? 6 : 5);
+    expect(sections.seen, `rank ${r.rank}`).toEqual(sectionsSeen.map((s) => s * np + r.rank));
+    expect(sections.allAborted).toBe("ABORT_ERR");
+    expect(counter.abortedNext).toBe("ABORT_ERR");
+    expect(counter.untouched, "an aborted next() drew nothing").toBe(5);
+    expect(r.closed).toEqual(new Array(5).fill("ERR_MPILOCK_CLOSED"));
     expect(sections.cancelled).toBe(np > 1 && r.rank === 1 ? "ERR_MPILOCK_TIMEOUT" : "n/a");
   }
   if (np > 1) {

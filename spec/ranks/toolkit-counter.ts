@@ -41,6 +41,12 @@ async function counters(ctrl: WindowController) {
     await counter.free();
     byRoot.push([total]);
   }
+  // A next() whose signal is aborted already draws nothing.
+  const unused = await ctrl.counter({ start: 5 });
+  const abortedNext = await codeOf(unused.next(1, { signal: AbortSignal.abort() }));
+  await ctrl.barrier();
+  const untouched = await unused.next(0);
+  await unused.free();
   const counter = await ctrl.counter();
   const afterFree = await counter.free().then(() => codeOf(counter.next()));
   const badStep = await codeOf(ctrl.counter({ step: 1.5 }));
@@ -48,7 +54,7 @@ async function counters(ctrl: WindowController) {
   const mismatch = ctrl.size > 1 ? await codeOf(ctrl.counter({ start: ctrl.rank })) : "n/a";
   // One bad rank: every rank must know.
   const oneBad = await codeOf(ctrl.counter({ step: ctrl.rank === ctrl.size - 1 ? 0.5 : 1 }));
-  return { byRoot, afterFree, badStep, badRoot, mismatch, oneBad };
+  return { byRoot, afterFree, badStep, badRoot, mismatch, oneBad, abortedNext, untouched };
 }
 
 async function underWrite(ctrl: WindowController) {
@@ -105,8 +111,11 @@ async function sections(ctrl: WindowController) {
     seen.push(await ctrl.sequential(() => counter.next()));
     await after.free();
   }
+  // Every rank gives up at once: the section still counts, the next one runs in order.
+  const allAborted = await codeOf(ctrl.sequential({ signal: AbortSignal.abort() }));
+  seen.push(await ctrl.sequential(() => counter.next()));
   await counter.free();
-  return { seen, cancelled, inCancelled };
+  return { seen, cancelled, inCancelled, allAborted };
 }
 
 main(async () => {
@@ -121,5 +130,12 @@ main(async () => {
     sections: await sections(ctrl),
   };
   await ctrl.close();
-  report(out);
+  const closed = [
+    await codeOf(ctrl.counter()),
+    await codeOf(ctrl.barrier()),
+    await codeOf(ctrl.sequential()),
+    await codeOf(ctrl.semaphore(1)),
+    await codeOf(ctrl.condition()),
+  ];
+  report({ ...out, closed });
 });

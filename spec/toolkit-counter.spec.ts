@@ -7,7 +7,7 @@
 // the next one working (spec/ranks/toolkit-counter.ts).
 import { describe, expect, it } from "vitest";
 
-import { mpirun, type RankReport, runSingle } from "./helpers/mpirun.js";
+import { mpirun, type RankReport, runSingle, specMpi } from "./helpers/mpirun.js";
 import { JOB_TIMEOUT_MS, SIZES } from "./helpers/properties.js";
 
 const PER_RANK = 5;
@@ -93,6 +93,20 @@ describe("barrier, counter, sequential", () => {
     async (np) => {
       const { reports } = await mpirun("toolkit-counter", { np, timeoutMs: JOB_TIMEOUT_MS });
       check(reports as Report[], np);
+    },
+    JOB_TIMEOUT_MS + 10_000,
+  );
+
+  // Emulated atomics: every slot operation needs the root's progress thread.
+  it.runIf(specMpi === "openmpi")(
+    "4 ranks, osc pt2pt",
+    async () => {
+      const { reports } = await mpirun("toolkit-counter", {
+        np: 4,
+        mca: { osc: "pt2pt" },
+        timeoutMs: JOB_TIMEOUT_MS,
+      });
+      check(reports as Report[], 4);
     },
     JOB_TIMEOUT_MS + 10_000,
   );

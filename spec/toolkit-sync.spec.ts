@@ -10,7 +10,7 @@ import { join } from "node:path";
 
 import { describe, expect, it } from "vitest";
 
-import { mpirun, type RankReport, runSingle } from "./helpers/mpirun.js";
+import { mpirun, type RankReport, runSingle, specMpi } from "./helpers/mpirun.js";
 import { JOB_TIMEOUT_MS, SIZES, useTempDir } from "./helpers/properties.js";
 
 const ROUNDS = 5;
@@ -89,6 +89,22 @@ describe("semaphore, condition", () => {
         timeoutMs: JOB_TIMEOUT_MS,
       });
       check(reports as Report[], np, dir);
+    },
+    JOB_TIMEOUT_MS + 10_000,
+  );
+
+  // Emulated atomics: every slot operation needs the root's progress thread.
+  it.runIf(specMpi === "openmpi")(
+    "4 ranks, osc pt2pt",
+    async () => {
+      const dir = tempDir();
+      const { reports } = await mpirun("toolkit-sync", {
+        np: 4,
+        args: [`--dir=${dir}`],
+        mca: { osc: "pt2pt" },
+        timeoutMs: JOB_TIMEOUT_MS,
+      });
+      check(reports as Report[], 4, dir);
     },
     JOB_TIMEOUT_MS + 10_000,
   );

@@ -26,6 +26,7 @@ interface Report extends RankReport {
     oneBad: string;
     abortedNext: string;
     untouched: number;
+    largest: number;
   };
   underWrite: number[][];
   iterate: number[];
@@ -72,6 +73,7 @@ function check(reports: Report[], np: number) {
     expect(sections.allAborted).toBe("ABORT_ERR");
     expect(counter.abortedNext).toBe("ABORT_ERR");
     expect(counter.untouched, "an aborted next() drew nothing").toBe(5);
+    expect(counter.largest).toBe(Number.MAX_SAFE_INTEGER);
     expect(r.closed).toEqual(new Array(5).fill("ERR_MPILOCK_CLOSED"));
     expect(sections.cancelled).toBe(np > 1 && r.rank === 1 ? "ERR_MPILOCK_TIMEOUT" : "n/a");
   }

@@ -47,6 +47,15 @@ async function counters(ctrl: WindowController) {
   await ctrl.barrier();
   const untouched = await unused.next(0);
   await unused.free();
+  // 64 bits in the window: exact up to 2^53 - 1.
+  const big = await ctrl.counter();
+  if (ctrl.rank === 0) {
+    await big.next(2 ** 52);
+    await big.next(2 ** 52 - 1);
+  }
+  await ctrl.barrier();
+  const largest = await big.next(0);
+  await big.free();
   const counter = await ctrl.counter();
   const afterFree = await counter.free().then(() => codeOf(counter.next()));
   const badStep = await codeOf(ctrl.counter({ step: 1.5 }));
@@ -54,7 +63,7 @@ async function counters(ctrl: WindowController) {
   const mismatch = ctrl.size > 1 ? await codeOf(ctrl.counter({ start: ctrl.rank })) : "n/a";
   // One bad rank: every rank must know.
   const oneBad = await codeOf(ctrl.counter({ step: ctrl.rank === ctrl.size - 1 ? 0.5 : 1 }));
-  return { byRoot, afterFree, badStep, badRoot, mismatch, oneBad, abortedNext, untouched };
+  return { byRoot, afterFree, badStep, badRoot, mismatch, oneBad, abortedNext, untouched, largest };
 }
 
 async function underWrite(ctrl: WindowController) {

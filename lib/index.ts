@@ -1,9 +1,21 @@
 export { sync, world } from "./sync.js";
 export { Communicator } from "./runtime/communicator.js";
-export { WindowController, type LockOptions, type TryResult } from "./lock/controller.js";
+export {
+  WindowController,
+  type LockOptions,
+  type TableLock,
+  type TryResult,
+} from "./lock/controller.js";
 export { LockHandle } from "./lock/lock-handle.js";
 export { Fence } from "./fence/fence.js";
 export type { FenceOptions, SingleWriteOptions } from "./fence/fence-options.js";
+export { ToolkitMethods } from "./toolkit/toolkit-methods.js";
+export { Counter, type CounterOptions } from "./toolkit/counter.js";
+export { Turn } from "./toolkit/sequential.js";
+export { Permit, Semaphore, type SemaphoreOptions } from "./toolkit/semaphore.js";
+export { Condition, ConditionLock } from "./toolkit/condition.js";
+export type { WaitOptions } from "./toolkit/wait.js";
+export { FreedError, NotHeldError, SemaphoreOverflowError } from "./toolkit/toolkit-errors.js";
 export {
   FenceError,
   type FenceErrorCode,

@@ -4,21 +4,23 @@ import { InvalidArgumentError } from "./errors/errors.js";
 import type { SyncOptions } from "./config/options.js";
 import { controllerSettings, type Given, processOptions, readOptions } from "./config/settings.js";
 import { openRuntime } from "./runtime/runtime.js";
+import { badLocks } from "./toolkit/lock-table.js";
 
 /** sync() options that are not in the configuration table (they have no variable). */
-const ownOptions = ["master", "stateIntervalMs", "comm"];
+const ownOptions = ["master", "stateIntervalMs", "comm", "locks"];
 
 /** Checks the options (the same on every rank: a bad one throws on each, before MPI). */
 function checkOptions(options: SyncOptions): {
   master: number;
   stateIntervalMs: number;
+  locks: number;
   given: Given;
 } {
   if (typeof options !== "object" || options === null) {
     throw new InvalidArgumentError("sync() options must be an object");
   }
   const given = readOptions(options, ownOptions);
-  const { master = 0, stateIntervalMs = 100 } = options;
+  const { master = 0, stateIntervalMs = 100, locks = 1 } = options;
   if (!Number.isInteger(master) || master < 0) {
     throw new InvalidArgumentError(
       `master must be a rank (an integer >= 0), got ${String(master)}`,
@@ -27,7 +29,9 @@ function checkOptions(options: SyncOptions): {
   if (!(typeof stateIntervalMs === "number" && stateIntervalMs > 0)) {
     throw new InvalidArgumentError("stateIntervalMs must be a number of milliseconds > 0");
   }
-  return { master, stateIntervalMs, given };
+  const locksProblem = badLocks(locks);
+  if (locksProblem) throw new InvalidArgumentError(locksProblem);
+  return { master, stateIntervalMs, locks, given };
 }
 
 /** `trace.json` -> `trace.rank3.json` */
@@ -74,7 +78,7 @@ export async function world(
  * ```
  */
 export async function sync(options: SyncOptions = {}): Promise<WindowController> {
-  const { master, stateIntervalMs, given } = checkOptions(options);
+  const { master, stateIntervalMs, locks, given } = checkOptions(options);
   const runtime = await openRuntime(given);
   // Frozen; the variables the runtime read when it opened override the options.
   const settings = controllerSettings(given, runtime.config.environment);
@@ -86,15 +90,25 @@ export async function sync(options: SyncOptions = {}): Promise<WindowController>
   }
   // Checked and opened in one synchronous step: a free() cannot come in between.
   const window = await runtime.openWindow(master, comm, settings);
-  const { low, high } = await window.agree(master);
+  // One agreement for both: the master and the number of locks (below 2^13).
+  const { low, high } = await window.agree(master * 8192 + locks);
   if (low !== high) {
     await window.free();
+    const [lowMaster, highMaster] = [Math.floor(low / 8192), Math.floor(high / 8192)];
     throw new InvalidArgumentError(
-      `sync() was called with different masters on different ranks (from ${low} to ${high})`,
+      lowMaster !== highMaster
+        ? `sync() was called with different masters on different ranks (from ${lowMaster} to ${highMaster})`
+        : `sync() was called with different locks on different ranks (from ${low % 8192} to ${high % 8192})`,
     );
+  }
+  // The lock table's other entries: a lock window each, in the same order on every rank.
+  const table: WindowController[] = [];
+  for (let i = 1; i < locks; i++) {
+    const entry = await runtime.openWindow(master, comm, settings);
+    table.push(new WindowController(entry, { ...settings, stateIntervalMs, trace: undefined }));
   }
   // Each group's master writes a trace: name the file after the master's world rank.
   const trace =
     settings.trace && !comm.isWorld ? rankPath(settings.trace, runtime.rank) : settings.trace;
-  return new WindowController(window, { ...settings, stateIntervalMs, trace });
+  return new WindowController(window, { ...settings, stateIntervalMs, trace }, table);
 }

@@ -36,6 +36,7 @@ Napi::Object toObject(Napi::Env env, Completion& c) {
       o.Set("rank", c.rank);
       o.Set("size", c.size);
       break;
+    case Completion::Type::kFetched:  // low: the slot's value before the add
     case Completion::Type::kAgree:
       o.Set("low", Napi::Number::New(env, static_cast<double>(c.low)));
       o.Set("high", Napi::Number::New(env, static_cast<double>(c.high)));
@@ -222,6 +223,27 @@ Napi::Value SampleCounters(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// createSlots(token, id, root, parentWindow, count)
+Napi::Value CreateSlots(const Napi::CallbackInfo& info) {
+  ProgressThread::instance().createSlots(u32(info, 0), i32(info, 1), i32(info, 2), i32(info, 3),
+                                         i32(info, 4));
+  return info.Env().Undefined();
+}
+
+Napi::Value FreeSlots(const Napi::CallbackInfo& info) {
+  ProgressThread::instance().freeSlots(u32(info, 0), i32(info, 1));
+  return info.Env().Undefined();
+}
+
+// fetchAdd(token, id, slot, delta) -> the value before the add, or null: kFetched follows
+Napi::Value FetchAdd(const Napi::CallbackInfo& info) {
+  int64_t old = 0;
+  bool done = ProgressThread::instance().fetchAdd(u32(info, 0), i32(info, 1), i32(info, 2),
+                                                  info[3].As<Napi::Number>().Int64Value(), &old);
+  if (!done) return info.Env().Null();
+  return Napi::Number::New(info.Env(), static_cast<double>(old));
+}
+
 Napi::Value Shutdown(const Napi::CallbackInfo& info) {
   ProgressThread::instance().shutdown();
   return info.Env().Undefined();
@@ -252,6 +274,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("endLock", Napi::Function::New(env, EndLock));
   exports.Set("withdrawLock", Napi::Function::New(env, WithdrawLock));
   exports.Set("sampleCounters", Napi::Function::New(env, SampleCounters));
+  exports.Set("createSlots", Napi::Function::New(env, CreateSlots));
+  exports.Set("freeSlots", Napi::Function::New(env, FreeSlots));
+  exports.Set("fetchAdd", Napi::Function::New(env, FetchAdd));
   exports.Set("shutdown", Napi::Function::New(env, Shutdown));
   exports.Set("wallClockOffset", Napi::Function::New(env, WallClockOffset));
   exports.Set("abort", Napi::Function::New(env, Abort));

@@ -27,6 +27,9 @@ enum class CompletionType : int32_t {
   kCounters = 9,       // window, counters: a sample of the lock's state (unsolicited)
   kComm = 10,          // token, window (the communicator's id), rank, size
   kCommFreed = 11,     // token, window (the communicator's id)
+  kSlotsCreated = 12,  // token, window (the slot window's id)
+  kSlotsFreed = 13,    // token, window (the slot window's id)
+  kFetched = 14,       // token, window, low: the slot's value before the fetch-and-add
 };
 
 // What beginLock, tryLock and pollLock answer at once.

@@ -53,7 +53,7 @@ bool ProgressThread::hostsCounters() const {
   for (const auto& [id, entry] : windows_) {
     if (entry.window->master() == entry.window->rank()) return true;
   }
-  return false;
+  return slots_.hostsAny();
 }
 
 // Lets MPI progress one-sided requests that target this rank (emulated atomics).
@@ -64,6 +64,7 @@ void ProgressThread::idleProgress() {
     int flag = 0;
     MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, entry.window->comm(), &flag, MPI_STATUS_IGNORE);
   }
+  slots_.progressHosted();
 }
 
 }  // namespace mpilock

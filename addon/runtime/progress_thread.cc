@@ -125,6 +125,7 @@ void ProgressThread::run() {
           queueBlocking(entry.ops, std::make_unique<FreeWindowOp>(0, id, *entry.window, [] {}));
         }
       }
+      freeSlotsLeft();
     }
     bool progressed = pollOnce() || !commands.empty();
     auto untilSample = shuttingDown ? std::chrono::microseconds::max()
@@ -133,7 +134,7 @@ void ProgressThread::run() {
     bool busy = active();
     if (shuttingDown && !busy) {
       std::lock_guard<std::mutex> lock(mpi_);
-      if (windows_.empty()) break;
+      if (windows_.empty() && slots_.empty()) break;
     }
     backoff = progressed ? options_.minBackoff : std::min(backoff * 2, options_.maxBackoff);
     bool hosting = !busy && options_.idleProgress.count() > 0 && hostsCounters();

@@ -26,6 +26,7 @@
 #include "lock/lock_window.h"
 #include "protocol/completion.h"
 #include "protocol/protocol.h"
+#include "toolkit/slot_window.h"
 
 namespace mpilock {
 
@@ -81,6 +82,13 @@ class ProgressThread {
   // completions (zero stops it). Costs nothing while stopped.
   void sampleCounters(int32_t window, std::chrono::microseconds interval);
 
+  // Slot windows (toolkit/slot_window.h, commands in toolkit/slot_commands.cc): made and
+  // freed collectively (kSlotsCreated, kSlotsFreed); fetchAdd answers true with `*old`
+  // set when done on the caller's thread, else a kFetched completion follows.
+  void createSlots(uint32_t token, int32_t id, int root, int32_t parentWindow, int count);
+  void freeSlots(uint32_t token, int32_t id);
+  bool fetchAdd(uint32_t token, int32_t id, int slot, int64_t delta, int64_t* old);
+
   // Releases what this rank holds, frees every window collectively, finalizes MPI, and
   // joins the thread. Idempotent; safe from process exit handlers.
   void shutdown();
@@ -120,6 +128,7 @@ class ProgressThread {
   // Takes the samples that are due; returns how long until the next one (or max()).
   std::chrono::microseconds sampleDue(std::chrono::steady_clock::time_point now);
   void idleProgress();
+  void freeSlotsLeft();
   // True every kWatchInterval: time to give back cached read holds that were revoked or
   // went unused (LockWindow::watchCached).
   bool watchDue(ReadBias::Clock::time_point now);
@@ -148,6 +157,7 @@ class ProgressThread {
   int rank_ = 0, size_ = 1;
   BlockingTurns turns_;  // before the ops' queues: they leave it when destroyed
   std::map<int32_t, Entry> windows_;
+  SlotWindows slots_;
   Communicators comms_;
   // Making and freeing communicators and windows: one queue, so each rank runs their
   // blocking parts in the order it issued them (as MPI asks of blocking collectives).

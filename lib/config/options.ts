@@ -92,6 +92,12 @@ export interface SyncOptions {
    * `MPILOCK_READ_BIAS`.
    */
   readBias?: boolean;
+  /**
+   * How many independent readers-writer locks the controller has: `ctrl.lock(i)` for
+   * `i` below it, or `ctrl.lock(name)`; `ctrl.read()` and `write()` are `ctrl.lock(0)`'s.
+   * The same on every rank. Default 1.
+   */
+  locks?: number;
 }
 
 /** Tuning of the native progress thread; read once, when MPI starts. */
@@ -110,4 +116,5 @@ export interface ProgressOptions {
 export interface ControllerOptions extends ControllerSettings {
   master: number;
   stateIntervalMs: number;
+  locks: number;
 }

@@ -28,8 +28,24 @@ import { reportOnSignal } from "../observe/signal-report.js";
 import type { Observable } from "rxjs";
 
 import type { WindowBackend } from "../runtime/window-backend.js";
+import { Toolkit } from "../toolkit/toolkit.js";
+import { ToolkitMethods } from "../toolkit/toolkit-methods.js";
+import { tableIndex } from "../toolkit/lock-table.js";
 
 export type { LockOptions, TryResult } from "./lock-options.js";
+
+/**
+ * One readers-writer lock of a controller's lock table: `ctrl.lock(i)` or
+ * `ctrl.lock(name)`, with the read and write methods of the controller.
+ *
+ * @example
+ * ```ts
+ * const ctrl = await sync({ locks: 64 });
+ * const lock: TableLock = ctrl.lock("results.h5");
+ * await lock.write(() => appendResult(row));
+ * ```
+ */
+export type TableLock = Pick<WindowController, "read" | "write" | "tryRead" | "tryWrite">;
 
 /**
  * Readers-writer lock over the ranks of an MPI job, made by {@link sync}.
@@ -48,7 +64,7 @@ export type { LockOptions, TryResult } from "./lock-options.js";
  * await ctrl.close();
  * ```
  */
-export class WindowController implements AsyncDisposable {
+export class WindowController extends ToolkitMethods implements AsyncDisposable {
   /** This process's rank in the controller's communicator. */
   readonly rank: number;
   /** Number of ranks. */
@@ -70,6 +86,8 @@ export class WindowController implements AsyncDisposable {
   /** What each task holds and waits for (snapshot(), SIGUSR2, `mpilock why`). */
   readonly #waits: WaitRegistry;
   readonly #stopSignal: () => void;
+  /** Entries 1.. of the lock table (`sync({ locks })`); entry 0 is this controller. */
+  readonly #table: WindowController[];
   /** Where the trace goes, on the master, when tracing is on (`trace` option). */
   readonly tracePath: string | undefined;
 
@@ -78,7 +96,10 @@ export class WindowController implements AsyncDisposable {
     backend: WindowBackend,
     options: Pick<ControllerOptions, "trace" | "stateIntervalMs"> &
       Partial<Pick<ControllerOptions, "closeTimeout" | "leakStacks" | "selfWaitTimeout">>,
+    table: WindowController[] = [],
   ) {
+    super(new Toolkit(backend));
+    this.#table = table;
     this.#closeTimeout = options.closeTimeout ?? Infinity;
     this.backend = backend;
     this.rank = backend.rank;
@@ -291,6 +312,22 @@ export class WindowController implements AsyncDisposable {
   }
 
   /**
+   * Lock `key` of the table made by `sync({ locks })`: an index from 0, or a name hashed
+   * onto the table (the same lock on every rank and in every run). Lock 0 is this
+   * controller's own read() and write(). An index outside the table is an
+   * `InvalidArgumentError`.
+   *
+   * @example
+   * ```ts
+   * await using r = await ctrl.lock(7).read();
+   * ```
+   */
+  lock(key: number | string): TableLock {
+    const index = tableIndex(key, this.#table.length + 1);
+    return index === 0 ? this : this.#table[index - 1]!;
+  }
+
+  /**
    * Collective: every rank must call it. Rejects this rank's waiting requests
    * (`ERR_MPILOCK_CLOSED`), releases what it holds, lets the singleWrite() steps called
    * before it run their collectives to the end (those still open or not started fail
@@ -308,6 +345,8 @@ export class WindowController implements AsyncDisposable {
       // Fences called before close() finish their collectives: freeing under them crashes MPI.
       await this.#fences?.drain();
       try {
+        await this.closeToolkit();
+        for (const entry of this.#table) await entry.close();
         await this.#trace?.finish(this.backend);
       } finally {
         this.#observer.complete();

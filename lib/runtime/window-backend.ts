@@ -1,6 +1,7 @@
 import type { Observable } from "rxjs";
 
 import { LockKind } from "./mpi/protocol.js";
+import type { SlotWindow } from "../toolkit/slots.js";
 
 /** The two lock kinds of the global readers-writer lock (the addon's LockKind). */
 export const GlobalKind = LockKind;
@@ -52,6 +53,8 @@ export interface WindowBackend {
   end(kind: GlobalKind, downgrade: boolean): void;
   /** Withdraw a pending request; its GrantEvent still follows (granted or not). */
   withdraw(kind: GlobalKind, seq: number): void;
+  /** Collective: `count` zeroed 64-bit slots on `root` (lib/toolkit/), on this communicator. */
+  openSlots(root: number, count: number): Promise<SlotWindow>;
   /** Collective: every rank of the controller meets here. */
   barrier(): Promise<void>;
   /** Collective: the lowest and highest `value` any rank passed. */

@@ -126,6 +126,10 @@ export class FakeWindow implements WindowBackend {
   async agree(value: number): Promise<{ low: number; high: number }> {
     return { low: value, high: value };
   }
+  async openSlots(): Promise<never> {
+    throw new Error("the scheduler's fake window has no toolkit slots");
+  }
+
   async broadcast(_root: number, payload: Uint8Array | null): Promise<Uint8Array> {
     return payload ?? new Uint8Array(0);
   }

@@ -7,6 +7,7 @@ import {
   type TryAnswer,
   type WindowBackend,
 } from "../window-backend.js";
+import { LocalSlots, type SlotWindow } from "../../toolkit/slots.js";
 
 /**
  * A job of one rank: the global lock is this process's only, collectives are immediate.
@@ -56,6 +57,9 @@ export class LocalWindow implements WindowBackend {
     queueMicrotask(() => this.grants.next({ kind, seq, granted: false }));
   }
 
+  async openSlots(_root: number, count: number): Promise<SlotWindow> {
+    return new LocalSlots(count);
+  }
   async barrier(): Promise<void> {}
   async agree(value: number): Promise<{ low: number; high: number }> {
     return { low: value, high: value };

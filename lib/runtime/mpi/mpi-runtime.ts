@@ -181,6 +181,19 @@ export class MpiRuntime implements Runtime, CommService, WindowRuntime {
     });
   }
 
+  /** As run(), for an operation that may finish at once: `start` answers true if it did. */
+  runUnlessDone(start: (token: number) => boolean): Promise<Completion> | null {
+    const token = this.nextToken++;
+    if (start(token)) return null;
+    // Completions arrive on a later turn of the event loop: registering now is in time.
+    const done = new Promise<Completion>((resolve) => this.waiters.set(token, resolve));
+    this.expectCompletion();
+    return done.then((c) => {
+      if (c.type === CompletionType.Error) throw new MpiError(c.message ?? "MPI error");
+      return c;
+    });
+  }
+
   forget(window: number): void {
     this.windows.delete(window);
   }

@@ -3,6 +3,8 @@ import { Observable, Subject } from "rxjs";
 import { type Completion, type NativeBinding } from "./native.js";
 import { Pending } from "./protocol.js";
 import type { WindowSettings } from "../../config/table.js";
+import { MpiSlots, type SlotRuntime } from "../../toolkit/mpi-slots.js";
+import type { SlotWindow } from "../../toolkit/slots.js";
 import {
   type CounterState,
   type GlobalKind,
@@ -12,7 +14,7 @@ import {
 } from "../window-backend.js";
 
 /** What a window needs of the runtime that made it (MpiRuntime). */
-export interface WindowRuntime {
+export interface WindowRuntime extends SlotRuntime {
   readonly binding: NativeBinding;
   /** Windows whose free (close) timed out and has not completed since. */
   readonly abandoned: Set<number>;
@@ -126,6 +128,10 @@ export class MpiWindow implements WindowBackend {
         start(token);
       })
       .finally(() => this.inFlight.delete(mine));
+  }
+
+  openSlots(root: number, count: number): Promise<SlotWindow> {
+    return MpiSlots.open(this.runtime, this.id, root, count);
   }
 
   async barrier(): Promise<void> {

@@ -63,6 +63,11 @@ export interface NativeBinding {
   endLock(window: number, kind: LockKind, downgrade: boolean): void;
   withdrawLock(window: number, kind: LockKind, seq: number): void;
   sampleCounters(window: number, intervalMicros: number): void;
+  /** Slot windows (lib/toolkit/mpi-slots.ts) on the communicator of lock window `parent`. */
+  createSlots(token: number, id: number, root: number, parent: number, count: number): void;
+  freeSlots(token: number, id: number): void;
+  /** The value before the add, or null: a Fetched completion (value in `low`) follows. */
+  fetchAdd(token: number, id: number, slot: number, delta: number): number | null;
   shutdown(): void;
   /** CLOCK_REALTIME minus CLOCK_MONOTONIC in milliseconds (addon/node/wall_clock.h). */
   wallClockOffset(): number;

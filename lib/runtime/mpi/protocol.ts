@@ -34,6 +34,12 @@ export const CompletionType = {
   Comm: 10,
   /** token, window (the communicator's id) */
   CommFreed: 11,
+  /** token, window (the slot window's id) */
+  SlotsCreated: 12,
+  /** token, window (the slot window's id) */
+  SlotsFreed: 13,
+  /** token, window, low: the slot's value before the fetch-and-add */
+  Fetched: 14,
 } as const;
 export type CompletionType = (typeof CompletionType)[keyof typeof CompletionType];
 

@@ -1,0 +1,215 @@
+import { InvalidArgumentError } from "../errors/errors.js";
+import type { WindowBackend } from "../runtime/window-backend.js";
+import { agreeOnArguments, notInteger } from "./collective.js";
+import type { SlotWindow } from "./slots.js";
+import { FreedError, SemaphoreOverflowError } from "./toolkit-errors.js";
+import { pollUntil, Wait, type WaitOptions } from "./wait.js";
+
+/**
+ * Options of {@link WindowController.semaphore}.
+ *
+ * @example
+ * ```ts
+ * const sem = await ctrl.semaphore(3, { bounded: true });
+ * ```
+ */
+export interface SemaphoreOptions {
+  /** `release()` above the initial value is `ERR_MPILOCK_SEMAPHORE_OVERFLOW`. Default false. */
+  bounded?: boolean;
+}
+
+const limit = Number.MAX_SAFE_INTEGER;
+
+/**
+ * One permit of a {@link Semaphore}: given back at the end of an `await using` block or
+ * by `release()`; releasing twice does nothing.
+ *
+ * @example
+ * ```ts
+ * { await using permit = await sem.acquire(); await copyToScratch(file); }
+ * ```
+ */
+export class Permit implements AsyncDisposable {
+  #released: Promise<void> | undefined;
+  /** @internal */
+  constructor(private readonly giveBack: () => Promise<void>) {}
+
+  /** True once released. */
+  get released(): boolean {
+    return this.#released !== undefined;
+  }
+
+  /** Gives the permit back. */
+  release(): Promise<void> {
+    this.#released ??= this.giveBack();
+    return this.#released;
+  }
+
+  /** Releases the permit at the end of an `await using` block. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.release();
+  }
+}
+
+/**
+ * A counting semaphore over the ranks, made collectively by
+ * {@link WindowController.semaphore}. The free permits are one slot on the master:
+ * acquiring is a fetch-and-add of -1 that keeps the permit when one was free and gives
+ * it back at once when none was, and waiting polls the slot (event loop free). Not
+ * FIFO: a waiter may be overtaken.
+ *
+ * @example
+ * ```ts
+ * const sem = await ctrl.semaphore(2);        // at most 2 ranks at a time
+ * {
+ *   await using permit = await sem.acquire({ timeout: 5000 });
+ *   await hitTheFilesystem();
+ * }
+ * const maybe = await sem.tryAcquire();       // a Permit, or null
+ * await sem.free();
+ * ```
+ */
+export class Semaphore {
+  readonly #slots: SlotWindow;
+  readonly #pending = new Set<Promise<unknown>>();
+  #freeing: Promise<void> | undefined;
+
+  private constructor(
+    slots: SlotWindow,
+    /** The initial number of permits. */
+    readonly value: number,
+    /** Whether releasing above `value` is an error. */
+    readonly bounded: boolean,
+  ) {
+    this.#slots = slots;
+  }
+
+  /** @internal Collective: see {@link WindowController.semaphore}. */
+  static async create(
+    backend: WindowBackend,
+    value: number,
+    options: SemaphoreOptions = {},
+  ): Promise<Semaphore> {
+    const isObject = typeof options === "object" && options !== null;
+    const bounded = isObject ? (options.bounded ?? false) : false;
+    const problem =
+      notInteger("value", value, 0, limit) ??
+      (!isObject || typeof bounded !== "boolean" ? "options.bounded must be a boolean" : undefined);
+    await agreeOnArguments(backend, "semaphore()", [value, bounded], problem);
+    return new Semaphore(await backend.openSlots(backend.master, 1), value, bounded);
+  }
+
+  /** True once {@link free} was called. */
+  get freed(): boolean {
+    return this.#freeing !== undefined;
+  }
+
+  /**
+   * A permit, once one is free. Rejects on `timeout` or `signal` as `read()` does, and
+   * then holds nothing.
+   *
+   * @example
+   * ```ts
+   * await using permit = await sem.acquire({ signal, timeout: 1000 });
+   * ```
+   */
+  async acquire(options?: WaitOptions): Promise<Permit> {
+    this.#check();
+    const wait = new Wait(options);
+    const got = this.#track(
+      pollUntil(
+        async () => {
+          if (this.value + (await this.#slots.fetchAdd(0, 0)) <= 0) return undefined;
+          return (await this.#take()) ? true : undefined;
+        },
+        () => wait.error !== undefined,
+      ).then(async (taken) => {
+        // Taken after the wait was given up: give it back, so no trace is left.
+        if (taken && wait.error) await this.#slots.fetchAdd(0, 1);
+        return taken === true && !wait.error;
+      }),
+    );
+    try {
+      await wait.race(got);
+      return this.#permit();
+    } finally {
+      wait.finish();
+    }
+  }
+
+  /**
+   * A permit if one is free now, else `null` (nothing taken).
+   *
+   * @example
+   * ```ts
+   * const permit = await sem.tryAcquire();
+   * if (permit) { try { work(); } finally { await permit.release(); } }
+   * ```
+   */
+  async tryAcquire(): Promise<Permit | null> {
+    this.#check();
+    return (await this.#track(this.#take())) ? this.#permit() : null;
+  }
+
+  /**
+   * Adds `n` permits (an integer >= 1). On a bounded semaphore, more than the initial
+   * value in all is `ERR_MPILOCK_SEMAPHORE_OVERFLOW`, and nothing is added.
+   *
+   * @example
+   * ```ts
+   * await sem.release(2);
+   * ```
+   */
+  async release(n = 1): Promise<void> {
+    this.#check();
+    const problem = notInteger("n", n, 1, limit);
+    if (problem) throw new InvalidArgumentError(problem);
+    const old = await this.#track(Promise.resolve(this.#slots.fetchAdd(0, n)));
+    if (this.bounded && old + n > 0) {
+      await this.#track(Promise.resolve(this.#slots.fetchAdd(0, -n)));
+      throw new SemaphoreOverflowError(this.value);
+    }
+  }
+
+  /**
+   * Collective: frees the semaphore once this rank's calls finished; twice does nothing.
+   *
+   * @example
+   * ```ts
+   * await sem.free();
+   * ```
+   */
+  free(): Promise<void> {
+    this.#freeing ??= (async () => {
+      await Promise.allSettled([...this.#pending]);
+      await this.#slots.free();
+    })();
+    return this.#freeing;
+  }
+
+  /** One try: keeps a permit if one was free, else gives the decrement back. */
+  async #take(): Promise<boolean> {
+    const old = await this.#slots.fetchAdd(0, -1);
+    if (this.value + old > 0) return true;
+    await this.#slots.fetchAdd(0, 1);
+    return false;
+  }
+
+  #permit(): Permit {
+    return new Permit(async () => {
+      if (this.#freeing) return; // freed with it: nothing to give back to
+      await this.#track(Promise.resolve(this.#slots.fetchAdd(0, 1)));
+    });
+  }
+
+  #check(): void {
+    if (this.#freeing) throw new FreedError("semaphore");
+  }
+
+  #track<T>(work: Promise<T>): Promise<T> {
+    this.#pending.add(work);
+    const forget = () => this.#pending.delete(work);
+    work.then(forget, forget);
+    return work;
+  }
+}

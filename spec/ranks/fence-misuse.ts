@@ -82,10 +82,14 @@ async function skip() {
   const out: { rank: number; [key: string]: unknown } = { rank, size };
   if (rank !== size - 1) {
     const options = { timeout, signal, warnAfter } as object;
+    // Timed from before the call: settle()'s own default would start after singleWrite()
+    // has armed its timer (the spec saw 1491 ms for a 1500 ms timeout under load).
+    const since = now();
     out.single = await settle(
       stringArg("form", "callback") === "fence"
         ? ctrl.singleWrite(options).then((fence) => fence.collect())
         : ctrl.singleWrite(() => "value", options),
+      since,
     );
   } else {
     await sleep(numberArg("late", 0));

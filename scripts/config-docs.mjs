@@ -92,8 +92,9 @@ Each \`sync()\` makes a controller with its own values of these.
 ${settingsTable(of("controller"))}
 
 The other options of \`sync()\` have no variable: \`master\` (the rank hosting the lock
-counters, default 0), \`stateIntervalMs\` (how often \`state$\` samples, default 100) and
-\`comm\` (the communicator, default the world).
+counters, default 0), \`stateIntervalMs\` (how often \`state$\` samples, default 100),
+\`comm\` (the communicator, default the world) and \`locks\` (how many locks the lock table
+has, \`ctrl.lock(i)\`, default 1).
 
 ## Set before MPI loads
 

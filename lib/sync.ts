@@ -4,6 +4,7 @@ import { InvalidArgumentError } from "./errors/errors.js";
 import type { SyncOptions } from "./config/options.js";
 import { controllerSettings, type Given, processOptions, readOptions } from "./config/settings.js";
 import { openRuntime } from "./runtime/runtime.js";
+import { diagnosticsConfig } from "./config/diagnostics.js";
 import { badLocks } from "./toolkit/lock-table.js";
 
 /** sync() options that are not in the configuration table (they have no variable). */
@@ -101,14 +102,17 @@ export async function sync(options: SyncOptions = {}): Promise<WindowController>
         : `sync() was called with different locks on different ranks (from ${low % 8192} to ${high % 8192})`,
     );
   }
+  const diagnostics = diagnosticsConfig(runtime.config.env, runtime.config.process);
   // The lock table's other entries: a lock window each, in the same order on every rank.
   const table: WindowController[] = [];
   for (let i = 1; i < locks; i++) {
     const entry = await runtime.openWindow(master, comm, settings);
-    table.push(new WindowController(entry, { ...settings, stateIntervalMs, trace: undefined }));
+    table.push(
+      new WindowController(entry, { ...settings, stateIntervalMs, diagnostics, trace: undefined }),
+    );
   }
   // Each group's master writes a trace: name the file after the master's world rank.
   const trace =
     settings.trace && !comm.isWorld ? rankPath(settings.trace, runtime.rank) : settings.trace;
-  return new WindowController(window, { ...settings, stateIntervalMs, trace }, table);
+  return new WindowController(window, { ...settings, stateIntervalMs, diagnostics, trace }, table);
 }

@@ -31,6 +31,8 @@ const badText: Record<SettingName, string | null> = {
   maxBackoffUs: "1.5",
   idleProgressUs: "-1",
   readBias: "yes",
+  signal: "USR3",
+  runtimeDir: null,
   trace: null,
   closeTimeout: "0",
   selfWaitTimeout: "-5",

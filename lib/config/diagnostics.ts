@@ -1,15 +1,17 @@
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 
+import type { Environment } from "./environment.js";
+import type { ProcessSettings } from "./table.js";
+
 /**
- * What "who waits for what, on demand" reads from the environment (lib/observe/
- * signal-report.ts): read once per controller opened, never on a lock's path.
+ * What "who waits for what, on demand" (lib/observe/signal-report.ts) is set up with:
+ * made once per controller from the settings the runtime read when it opened.
  */
 export interface DiagnosticsConfig {
   /**
    * The signal that prints a rank's locks to stderr (`MPILOCK_SIGNAL`: `USR2`, the
-   * default, or `off`). A program that uses SIGUSR2 itself sets `off`: then neither the
-   * signal nor `mpilock why` works for it.
+   * default, or `off`: then undefined).
    */
   signal: "SIGUSR2" | undefined;
   /** Where each rank leaves a file for `mpilock why` (`MPILOCK_RUNTIME_DIR`). */
@@ -30,8 +32,7 @@ const jobVariables = [
 ] as const;
 
 /** The runtime directory of `mpilock why` and of the ranks: the same rule on both sides. */
-export function defaultRuntimeDir(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.MPILOCK_RUNTIME_DIR) return env.MPILOCK_RUNTIME_DIR;
+export function defaultRuntimeDir(env: Environment): string {
   let user: string;
   try {
     user = String(userInfo().uid);
@@ -42,26 +43,21 @@ export function defaultRuntimeDir(env: NodeJS.ProcessEnv = process.env): string 
 }
 
 /**
- * The diagnostics settings from the environment. An unknown `MPILOCK_SIGNAL` is a warning
- * (code `MPILOCK_BAD_SIGNAL`) and counts as `off`: a typo must not kill a rank on a signal.
+ * The diagnostics settings: the signal and runtime directory from the process settings
+ * (MPILOCK_SIGNAL, MPILOCK_RUNTIME_DIR in the table), the job and rank from the launcher's
+ * variables in the environment read when the runtime opened.
  */
-export function diagnosticsConfig(env: NodeJS.ProcessEnv = process.env): DiagnosticsConfig {
-  const raw = (env.MPILOCK_SIGNAL ?? "USR2").trim().toUpperCase();
-  let signal: DiagnosticsConfig["signal"];
-  if (raw === "USR2" || raw === "SIGUSR2" || raw === "") signal = "SIGUSR2";
-  else if (raw !== "OFF") {
-    process.emitWarning(
-      `MPILOCK_SIGNAL=${env.MPILOCK_SIGNAL} is not one of USR2, off: no signal handler`,
-      { code: "MPILOCK_BAD_SIGNAL" },
-    );
-  }
+export function diagnosticsConfig(
+  env: Environment,
+  settings: Pick<ProcessSettings, "signal" | "runtimeDir">,
+): DiagnosticsConfig {
   const name = jobVariables.find((v) => env[v]);
   const rankName = rankVariables.find((v) => env[v]);
   const rank = rankName ? Number(env[rankName]) : NaN;
   return {
     launcherRank: Number.isInteger(rank) ? rank : undefined,
-    signal,
-    runtimeDir: defaultRuntimeDir(env),
+    signal: settings.signal === "USR2" ? "SIGUSR2" : undefined,
+    runtimeDir: settings.runtimeDir ?? defaultRuntimeDir(env),
     job: name ? `${name}=${env[name]}` : undefined,
   };
 }

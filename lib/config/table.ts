@@ -14,6 +14,8 @@ export interface ProcessSettings {
   maxBackoffUs: number;
   idleProgressUs: number;
   readBias: boolean;
+  signal: "USR2" | "off";
+  runtimeDir: string | undefined;
 }
 
 /** Settings of one controller: each sync() has its own. */
@@ -74,6 +76,26 @@ export const configTable: { readonly [K in SettingName]: ConfigEntry<K> } = {
     default: undefined,
     shown: "the launcher's MPI, else the first build",
     doc: "Which build of the addon to load (`build/<mpi>/mpilock.node`); refused when it contradicts the MPI whose launcher started the process, or has no build.",
+  },
+  signal: {
+    name: "signal",
+    variable: "MPILOCK_SIGNAL",
+    scope: "process",
+    option: false,
+    parser: oneOf(["USR2", "off"] as const),
+    default: "USR2",
+    shown: "USR2",
+    doc: "The signal that makes a rank print what its tasks hold and wait for (also what `mpilock why` sends); `off` for a program that uses SIGUSR2 itself (then neither works for it).",
+  },
+  runtimeDir: {
+    name: "runtimeDir",
+    variable: "MPILOCK_RUNTIME_DIR",
+    scope: "process",
+    option: false,
+    parser: path(),
+    default: undefined,
+    shown: "`$XDG_RUNTIME_DIR` or the temp dir, `/mpilock-<uid>`",
+    doc: "Where each rank with an open controller leaves the file `mpilock why` finds it by (give `mpilock why` the same).",
   },
   addonDir: {
     name: "addonDir",

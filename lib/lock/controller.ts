@@ -25,6 +25,7 @@ import { nextTracePath, TraceCollector } from "../observe/trace/trace-collector.
 import { WaitRegistry } from "../observe/wait-registry.js";
 import { gatherSnapshots, type JobSnapshot } from "../observe/snapshot.js";
 import { reportOnSignal } from "../observe/signal-report.js";
+import type { DiagnosticsConfig } from "../config/diagnostics.js";
 import type { Observable } from "rxjs";
 
 import type { WindowBackend } from "../runtime/window-backend.js";
@@ -95,7 +96,9 @@ export class WindowController extends ToolkitMethods implements AsyncDisposable 
   constructor(
     backend: WindowBackend,
     options: Pick<ControllerOptions, "trace" | "stateIntervalMs"> &
-      Partial<Pick<ControllerOptions, "closeTimeout" | "leakStacks" | "selfWaitTimeout">>,
+      Partial<Pick<ControllerOptions, "closeTimeout" | "leakStacks" | "selfWaitTimeout">> & {
+        diagnostics?: DiagnosticsConfig;
+      },
     table: WindowController[] = [],
   ) {
     super(new Toolkit(backend));
@@ -124,7 +127,9 @@ export class WindowController extends ToolkitMethods implements AsyncDisposable 
       this.tracePath = nextTracePath(options.trace);
       this.#trace = new TraceCollector(this.#observer.events, this.tracePath);
     }
-    this.#stopSignal = reportOnSignal(this.#waits);
+    this.#stopSignal = options.diagnostics
+      ? reportOnSignal(this.#waits, options.diagnostics)
+      : () => {};
   }
 
   /**

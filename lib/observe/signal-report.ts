@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync 
 import { hostname } from "node:os";
 import { join } from "node:path";
 
-import { type DiagnosticsConfig, diagnosticsConfig } from "../config/diagnostics.js";
+import type { DiagnosticsConfig } from "../config/diagnostics.js";
 import { formatSnapshot } from "./snapshot.js";
 import type { RankSnapshot, WaitRegistry } from "./wait-registry.js";
 
@@ -88,8 +88,7 @@ function removeFile(): void {
   if (active?.file) rmSync(active.file, { force: true });
 }
 
-function install(first: WaitRegistry): void {
-  const config = diagnosticsConfig();
+function install(first: WaitRegistry, config: DiagnosticsConfig): void {
   active = { config, file: undefined };
   if (!config.signal) return;
   process.on(config.signal, onSignal);
@@ -135,9 +134,9 @@ function uninstall(): void {
  * `registry`'s controller is open: the signal handler and the runtime file exist while
  * any is. Returns what undoes it (call it once, at close()).
  */
-export function reportOnSignal(registry: WaitRegistry): () => void {
+export function reportOnSignal(registry: WaitRegistry, config: DiagnosticsConfig): () => void {
   registries.add(registry);
-  if (registries.size === 1) install(registry);
+  if (registries.size === 1) install(registry, config);
   return () => {
     if (!registries.delete(registry)) return;
     if (registries.size === 0) uninstall();

@@ -1,6 +1,7 @@
 import type { Communicator, CommService } from "./communicator.js";
 import type { RuntimeInfo } from "./runtime-info.js";
 import type { WindowBackend } from "./window-backend.js";
+import type { Environment } from "../config/environment.js";
 import type { Given } from "../config/settings.js";
 import type { ProcessSettings, WindowSettings } from "../config/table.js";
 
@@ -9,6 +10,8 @@ export interface RuntimeConfig {
   readonly process: ProcessSettings;
   /** The table's variables that were set: they override each sync()'s options. */
   readonly environment: Given;
+  /** The whole environment as read then (the launcher's variables, for diagnostics). */
+  readonly env: Environment;
 }
 
 /**

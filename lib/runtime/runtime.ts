@@ -81,7 +81,11 @@ export async function openRuntime(code: Given = {}): Promise<Runtime> {
     // throws before anything starts, so a later call reads and checks again.
     const env = snapshotEnvironment();
     const environment = readEnvironment(env);
-    const config = Object.freeze({ process: processSettings(code, environment), environment });
+    const config = Object.freeze({
+      process: processSettings(code, environment),
+      environment,
+      env,
+    });
     current = open(config, env);
   }
   const runtime = await current;

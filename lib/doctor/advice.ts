@@ -171,8 +171,9 @@ export function findings(ranks: RankFacts[], context: Context = {}): Finding[] {
   if (first.runtime.threadLevel === UNKNOWN || first.runtime.osc === UNKNOWN) {
     out.push({
       level: "info",
-      what: "thread level and one-sided component: unknown to this version",
-      advice: "the runtime does not report them yet; OMPI_MCA_osc shows what was asked for",
+      what: "thread level or one-sided component: not reported by this MPI",
+      advice:
+        "MPI does not say which one-sided component it picked (MPICH, or Open MPI's default selection); OMPI_MCA_osc shows what was asked for",
     });
   }
   return out;

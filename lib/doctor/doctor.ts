@@ -5,7 +5,7 @@
 import { spawnSync } from "node:child_process";
 
 import type { WindowController } from "../lock/controller.js";
-import { sync, world } from "../sync.js";
+import { sync } from "../sync.js";
 import { type Context, exitCode, type Finding, findings, preflight } from "./advice.js";
 import {
   baseFacts,
@@ -152,7 +152,7 @@ export async function doctor(options: DoctorOptions): Promise<number> {
   let runtime: RuntimeFacts;
   let ctrl: WindowController;
   try {
-    runtime = await runtimeFacts(await world());
+    runtime = await runtimeFacts();
     ctrl = await sync();
   } catch (error) {
     return alone(options, unstarted(base, env), { startError: (error as Error).message });

@@ -4,7 +4,6 @@
 // guess: runtimeFacts() is the one place to fill those fields from the runtime later.
 import { hostname } from "node:os";
 
-import type { Communicator } from "../runtime/communicator.js";
 import { launchInfo } from "../runtime/launcher.js";
 import { chooseAddon, launcherMpi, type MpiKind } from "../runtime/mpi/mpi-select.js";
 import { openRuntime } from "../runtime/runtime.js";
@@ -96,18 +95,18 @@ export function addonFacts(env: NodeJS.ProcessEnv): RankFacts["addon"] {
  * level and the one-sided component are not exposed by this version's runtime, and the
  * shared-memory node path and futex handover are not built yet.
  */
-export async function runtimeFacts(world: Communicator): Promise<RuntimeFacts> {
-  const runtime = await openRuntime();
-  const node = await world.splitShared();
-  const ranksPerNode = node.size;
-  await node.free();
+export async function runtimeFacts(): Promise<RuntimeFacts> {
+  // Collective: ranks per node come from a split of the world by node.
+  const info = await (await openRuntime()).info();
+  const { component, setting } = info.oneSided;
   return {
-    backend: runtime.kind,
+    backend: info.backend,
     // MPI's buffer comes with its terminating NUL.
-    library: runtime.description.replaceAll("\0", "").split("\n")[0]!.trim(),
-    threadLevel: UNKNOWN,
-    osc: UNKNOWN,
-    ranksPerNode,
+    library: info.library.replaceAll("\0", "").split("\n")[0]!.trim(),
+    threadLevel: info.threadLevel ?? (info.backend === "local" ? "none (no MPI)" : UNKNOWN),
+    // Where MPI does not say (MPICH; Open MPI's default selection) the setting, if any.
+    osc: component ?? (setting ? `not reported (setting: ${setting})` : UNKNOWN),
+    ranksPerNode: info.ranksPerNode,
     nodePath: NOT_BUILT,
     futexHandover: NOT_BUILT,
   };

@@ -3,7 +3,13 @@ export interface Facts {
   rank: number;
   size: number;
   launcher: { name: string; mpi?: string };
-  runtime: { library: string; ranksPerNode: number; threadLevel: string; nodePath: string };
+  runtime: {
+    library: string;
+    ranksPerNode: number;
+    threadLevel: string;
+    osc: string;
+    nodePath: string;
+  };
   bench?: { reads: number; writes: number };
 }
 export interface Finding {

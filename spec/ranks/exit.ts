@@ -12,6 +12,9 @@ import { join } from "node:path";
 import { sync, type WindowController } from "../../dist/index.js";
 import { fileBarrier, main, report, SharedCounter, sleep, stringArg } from "./report.js";
 
+/** The handle rank 0 ends the process holding. */
+let _held: unknown;
+
 async function endWhileHolding(ctrl: WindowController, dir: string, mode: string, seen: number) {
   const { rank, size } = ctrl;
   const counter = new SharedCounter(join(dir, "counter"));
@@ -19,7 +22,8 @@ async function endWhileHolding(ctrl: WindowController, dir: string, mode: string
   // queued for that write would never reach the "held" meeting.
   await fileBarrier(dir, "ready", rank, size);
   if (rank === 0) {
-    await ctrl.write();
+    // Kept referenced: a handle collected while held would be released by the leak guard.
+    _held = await ctrl.write();
     await fileBarrier(dir, "held", rank, size);
     await sleep(200); // the others' requests reach the lock
     report({ rank, size, mode, seen });

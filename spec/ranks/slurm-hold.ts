@@ -13,9 +13,11 @@ main(async () => {
   const ctrl = await sync();
   const ready = () => writeFileSync(join(dir, `ready.${ctrl.rank}`), `${process.pid}\n`);
   if (ctrl.rank === 0) {
-    await ctrl.write();
+    const lock = await ctrl.write();
     ready();
-    await new Promise(() => setInterval(() => {}, 1000)); // holds until cancelled
+    // Holds until cancelled. The timer keeps the handle referenced: a handle collected while
+    // held is released by the leak guard (that let rank 2 read in one CI run).
+    await new Promise(() => setInterval(() => lock.kind, 1000));
   } else {
     const waiting = ctrl.read();
     ready();

@@ -88,6 +88,30 @@ function removeFile(): void {
   if (active?.file) rmSync(active.file, { force: true });
 }
 
+/** Shells and wrappers between a launcher and its ranks (a rank run as `sh -c 'node …'`). */
+const wrappers = new Set(["sh", "bash", "dash", "zsh", "env", "timeout", "nice", "time"]);
+
+/**
+ * The job as the process that started this rank, for launchers that name no job (MPICH's
+ * Hydra): the nearest ancestor that is not a shell or wrapper, so that ranks each started
+ * through a wrapper of their own still share it.
+ */
+function startedBy(): string {
+  let pid = process.ppid;
+  for (let hops = 0; hops < 8 && pid > 1; hops++) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    } catch {
+      break;
+    }
+    const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+    if (!wrappers.has(comm)) break;
+    pid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+  }
+  return `started by pid ${pid}`;
+}
+
 function install(first: WaitRegistry, config: DiagnosticsConfig): void {
   active = { config, file: undefined };
   if (!config.signal) return;
@@ -99,7 +123,7 @@ function install(first: WaitRegistry, config: DiagnosticsConfig): void {
     host: hostname(),
     rank: config.launcherRank ?? first.snapshot().rank,
     size: first.snapshot().size,
-    job: config.job,
+    job: config.job ?? startedBy(),
     startTime: processStartTime("self"),
     argv: process.argv.slice(1),
   };

@@ -7,6 +7,14 @@
 
 namespace mpilock {
 
+Completion windowStepDone(Completion::Type type, uint32_t token, int32_t id, int error) {
+  Completion c{error == MPI_SUCCESS ? type : Completion::Type::kError};
+  c.token = token;
+  c.window = id;
+  if (error != MPI_SUCCESS) c.text = mpiErrorText(error);
+  return c;
+}
+
 std::string mpiErrorText(int rc) {
   char text[MPI_MAX_ERROR_STRING];
   int len = 0;

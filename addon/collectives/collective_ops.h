@@ -124,4 +124,8 @@ class AgreeOp : public CollectiveOp {
 
 std::string mpiErrorText(int rc);
 
+// The completion of a window's create or free step (lock and toolkit slot windows alike):
+// `type`, or an error with MPI's text.
+Completion windowStepDone(Completion::Type type, uint32_t token, int32_t id, int error);
+
 }  // namespace mpilock

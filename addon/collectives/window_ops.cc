@@ -2,14 +2,6 @@
 
 namespace mpilock {
 
-static Completion finished(Completion::Type type, uint32_t token, int32_t id, int error) {
-  Completion c{error == MPI_SUCCESS ? type : Completion::Type::kError};
-  c.token = token;
-  c.window = id;
-  if (error != MPI_SUCCESS) c.text = mpiErrorText(error);
-  return c;
-}
-
 bool CreateWindowOp::step() {
   int done = 0;
   if (stage_ == 0) {
@@ -51,7 +43,7 @@ bool CreateWindowOp::step() {
 }
 
 Completion CreateWindowOp::result() {
-  return finished(Completion::Type::kWindowCreated, token_, id_, error_);
+  return windowStepDone(Completion::Type::kWindowCreated, token_, id_, error_);
 }
 
 bool FreeWindowOp::step() {
@@ -97,7 +89,7 @@ bool FreeWindowOp::step() {
 }
 
 Completion FreeWindowOp::result() {
-  return finished(Completion::Type::kWindowFreed, token_, id_, error_);
+  return windowStepDone(Completion::Type::kWindowFreed, token_, id_, error_);
 }
 
 }  // namespace mpilock

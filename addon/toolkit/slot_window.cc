@@ -2,14 +2,6 @@
 
 namespace mpilock {
 
-static Completion finished(Completion::Type type, uint32_t token, int32_t id, int error) {
-  Completion c{error == MPI_SUCCESS ? type : Completion::Type::kError};
-  c.token = token;
-  c.window = id;
-  if (error != MPI_SUCCESS) c.text = mpiErrorText(error);
-  return c;
-}
-
 bool CreateSlotsOp::step() {
   int done = 0;
   if (stage_ == 0) {
@@ -50,7 +42,7 @@ bool CreateSlotsOp::step() {
 }
 
 Completion CreateSlotsOp::result() {
-  return finished(Completion::Type::kSlotsCreated, token_, id_, error_);
+  return windowStepDone(Completion::Type::kSlotsCreated, token_, id_, error_);
 }
 
 bool FreeSlotsOp::step() {
@@ -79,7 +71,7 @@ bool FreeSlotsOp::step() {
 }
 
 Completion FreeSlotsOp::result() {
-  return finished(Completion::Type::kSlotsFreed, token_, id_, error_);
+  return windowStepDone(Completion::Type::kSlotsFreed, token_, id_, error_);
 }
 
 }  // namespace mpilock

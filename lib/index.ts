@@ -28,6 +28,8 @@ export {
   ClosedError,
   CloseTimeoutError,
   CommFreedError,
+  DeadlockError,
+  type DeadlockStep,
   ForeignCommError,
   InvalidArgumentError,
   LockAbortedError,

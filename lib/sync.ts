@@ -6,6 +6,7 @@ import { controllerSettings, type Given, processOptions, readOptions } from "./c
 import { openRuntime } from "./runtime/runtime.js";
 import { diagnosticsConfig } from "./config/diagnostics.js";
 import { badLocks } from "./toolkit/lock-table.js";
+import { DeadlockDetector } from "./deadlock/detector.js";
 
 /** sync() options that are not in the configuration table (they have no variable). */
 const ownOptions = ["master", "stateIntervalMs", "comm", "locks"];
@@ -91,28 +92,46 @@ export async function sync(options: SyncOptions = {}): Promise<WindowController>
   }
   // Checked and opened in one synchronous step: a free() cannot come in between.
   const window = await runtime.openWindow(master, comm, settings);
-  // One agreement for both: the master and the number of locks (below 2^13).
-  const { low, high } = await window.agree(master * 8192 + locks);
-  if (low !== high) {
+  // One agreement for all three: the master, the number of locks (below 2^13) and whether
+  // deadlock detection is on (its board is a collective window: on every rank or none).
+  const detect = settings.deadlockTimeout > 0 ? 1 : 0;
+  const agreed = await window.agree((master * 8192 + locks) * 2 + detect);
+  if (agreed.low !== agreed.high) {
     await window.free();
+    const [low, high] = [Math.floor(agreed.low / 2), Math.floor(agreed.high / 2)];
     const [lowMaster, highMaster] = [Math.floor(low / 8192), Math.floor(high / 8192)];
     throw new InvalidArgumentError(
       lowMaster !== highMaster
         ? `sync() was called with different masters on different ranks (from ${lowMaster} to ${highMaster})`
-        : `sync() was called with different locks on different ranks (from ${low % 8192} to ${high % 8192})`,
+        : low !== high
+          ? `sync() was called with different locks on different ranks (from ${low % 8192} to ${high % 8192})`
+          : "sync() was called with deadlockTimeout 0 (detection off) on some ranks and not on others",
     );
   }
+  const detector = await DeadlockDetector.open(window, settings.deadlockTimeout);
   const diagnostics = diagnosticsConfig(runtime.config.env, runtime.config.process);
   // The lock table's other entries: a lock window each, in the same order on every rank.
   const table: WindowController[] = [];
   for (let i = 1; i < locks; i++) {
     const entry = await runtime.openWindow(master, comm, settings);
+    const deadlock = detector?.hookup(i);
     table.push(
-      new WindowController(entry, { ...settings, stateIntervalMs, diagnostics, trace: undefined }),
+      new WindowController(entry, {
+        ...settings,
+        stateIntervalMs,
+        diagnostics,
+        trace: undefined,
+        deadlock,
+      }),
     );
   }
   // Each group's master writes a trace: name the file after the master's world rank.
   const trace =
     settings.trace && !comm.isWorld ? rankPath(settings.trace, runtime.rank) : settings.trace;
-  return new WindowController(window, { ...settings, stateIntervalMs, diagnostics, trace }, table);
+  const deadlock = detector?.hookup(0);
+  return new WindowController(
+    window,
+    { ...settings, stateIntervalMs, diagnostics, trace, deadlock },
+    table,
+  );
 }

@@ -59,6 +59,14 @@ export interface SyncOptions {
    */
   selfWaitTimeout?: number;
   /**
+   * Milliseconds a lock request or singleWrite() waits before its rank looks for a
+   * deadlock across ranks (a cycle of ranks waiting for locks or collectives the others
+   * hold or have not entered); a cycle makes exactly one lock request of it reject with
+   * `ERR_MPILOCK_DEADLOCK`. Costs nothing before that. Default 5000; 0: never look.
+   * `MPILOCK_DEADLOCK_TIMEOUT_MS`.
+   */
+  deadlockTimeout?: number;
+  /**
    * The ranks that share the lock (every rank of it calls sync()): a {@link Communicator}
    * from `world()`, `split()` or `splitShared()`. Default: the world. `rank`, `size` and
    * `master` are then relative to it. The controller works on its own duplicate of it.

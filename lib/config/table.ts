@@ -23,6 +23,7 @@ export interface ControllerSettings {
   trace: string | undefined;
   closeTimeout: number;
   selfWaitTimeout: number;
+  deadlockTimeout: number;
   spinUs: number;
   bcastChunkBytes: number;
   leakStacks: boolean;
@@ -186,6 +187,16 @@ export const configTable: { readonly [K in SettingName]: ConfigEntry<K> } = {
     default: 10_000,
     shown: "10000",
     doc: "How long a lock request may wait for a lock held in this same process, with nothing else left to run here, before it rejects with `ERR_MPILOCK_SELF_DEADLOCK` (reported at once when the process would otherwise end waiting; `Infinity`: never). The `selfWaitTimeout` lock option overrides it per request.",
+  },
+  deadlockTimeout: {
+    name: "deadlockTimeout",
+    variable: "MPILOCK_DEADLOCK_TIMEOUT_MS",
+    scope: "controller",
+    option: true,
+    parser: positive("milliseconds", { zero: true }),
+    default: 5_000,
+    shown: "5000",
+    doc: "How long a lock request or singleWrite() waits before its rank publishes what it waits for and holds and looks for a cycle of waits across ranks (a lock-order deadlock over a lock table, a write lock held into singleWrite()); a cycle makes one lock request of it reject with `ERR_MPILOCK_DEADLOCK`. Only ranks that waited that long do anything (0: never look).",
   },
   spinUs: {
     name: "spinUs",

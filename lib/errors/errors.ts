@@ -211,3 +211,63 @@ export class SelfDeadlockError extends MpiLockError {
     super("ERR_MPILOCK_SELF_DEADLOCK", message);
   }
 }
+
+/**
+ * One step of a deadlock's cycle, in {@link DeadlockError.cycle}: `rank` waits for
+ * `waitsFor` (a lock of the controller's table, or a collective), which `heldBy` holds
+ * (or has not entered yet, for a collective).
+ *
+ * @example
+ * ```ts
+ * const step: DeadlockStep = error.cycle[0]!;
+ * console.log(`rank ${step.rank} waits for ${step.waitsFor.what}, held by rank ${step.heldBy}`);
+ * ```
+ */
+export interface DeadlockStep {
+  /** The waiting rank (in the controller's communicator). */
+  rank: number;
+  /** What it waits for, and where it asked for it (the caller's frames, innermost first). */
+  waitsFor: {
+    /** In words: `write lock 2`, `read lock 0`, `singleWrite() #3`. */
+    what: string;
+    /** The lock's index in the table (lock requests only). */
+    lock?: number;
+    kind?: "read" | "write";
+    /** The collective (collective waits only). */
+    collective?: "singleWrite";
+    /** Milliseconds it had waited when last published. */
+    waitedMs: number;
+    site: string[];
+  };
+  /** The rank the wait depends on: it holds the lock, or has not entered the collective. */
+  heldBy: number;
+  /** What `heldBy` holds that blocks it (lock waits only), and where it was asked for. */
+  held?: { what: string; lock: number; kind: "read" | "write"; site: string[] };
+}
+
+/**
+ * Lock requests and collectives of several ranks wait for each other in a cycle
+ * (`ERR_MPILOCK_DEADLOCK`): rank 0 holds lock 1 and asks for lock 2 while rank 1 holds
+ * lock 2 and asks for lock 1, or a rank holds the write lock and enters singleWrite()
+ * while another waits for that write lock. Once requests have waited past
+ * `deadlockTimeout`, exactly one lock request of the cycle (the highest rank's) rejects
+ * with it; the others go on, and get their locks once this rank's program releases what
+ * it holds. `cycle` names every step: ranks, locks, kinds and where they were asked for.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await ctrl.lock(next).write(() => work());
+ * } catch (e) {
+ *   if (e instanceof DeadlockError) console.error(e.cycle.map((s) => s.rank));
+ * }
+ * ```
+ */
+export class DeadlockError extends MpiLockError {
+  /** The cycle, from this rank's waiting request round to it. */
+  readonly cycle: DeadlockStep[];
+  constructor(message: string, cycle: DeadlockStep[]) {
+    super("ERR_MPILOCK_DEADLOCK", message);
+    this.cycle = cycle;
+  }
+}

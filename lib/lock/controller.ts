@@ -1,4 +1,5 @@
-import { ClosedError, CloseTimeoutError } from "../errors/errors.js";
+import { ClosedError } from "../errors/errors.js";
+import { withCloseTimeout } from "./close-timeout.js";
 import { Acquirer } from "./acquirer.js";
 import type { LockOptions, TryResult } from "./lock-options.js";
 import type { Fence } from "../fence/fence.js";
@@ -32,6 +33,7 @@ import type { WindowBackend } from "../runtime/window-backend.js";
 import { Toolkit } from "../toolkit/toolkit.js";
 import { ToolkitMethods } from "../toolkit/toolkit-methods.js";
 import { tableIndex } from "../toolkit/lock-table.js";
+import type { DeadlockHookup } from "../deadlock/detector.js";
 
 export type { LockOptions, TryResult } from "./lock-options.js";
 
@@ -89,6 +91,7 @@ export class WindowController extends ToolkitMethods implements AsyncDisposable 
   readonly #stopSignal: () => void;
   /** Entries 1.. of the lock table (`sync({ locks })`); entry 0 is this controller. */
   readonly #table: WindowController[];
+  readonly #closeDeadlock: (() => Promise<void>) | undefined;
   /** Where the trace goes, on the master, when tracing is on (`trace` option). */
   readonly tracePath: string | undefined;
 
@@ -98,6 +101,7 @@ export class WindowController extends ToolkitMethods implements AsyncDisposable 
     options: Pick<ControllerOptions, "trace" | "stateIntervalMs"> &
       Partial<Pick<ControllerOptions, "closeTimeout" | "leakStacks" | "selfWaitTimeout">> & {
         diagnostics?: DiagnosticsConfig;
+        deadlock?: DeadlockHookup | undefined;
       },
     table: WindowController[] = [],
   ) {
@@ -123,6 +127,7 @@ export class WindowController extends ToolkitMethods implements AsyncDisposable 
         timeout: options.selfWaitTimeout ?? configTable.selfWaitTimeout.default,
       },
     );
+    this.#closeDeadlock = options.deadlock?.(this.#waits, (h, e) => this.#scheduler.cancel(h, e));
     if (options.trace) {
       this.tracePath = nextTracePath(options.trace);
       this.#trace = new TraceCollector(this.#observer.events, this.tracePath);
@@ -342,7 +347,7 @@ export class WindowController extends ToolkitMethods implements AsyncDisposable 
    * MPI_Abort at exit instead of hanging there.
    */
   close(): Promise<void> {
-    this.#closing ??= this.#withCloseTimeout(async () => {
+    this.#closing ??= withCloseTimeout(this.#closeTimeout, this.backend, async () => {
       this.#scheduler.shutdown(new ClosedError("the controller was closed while waiting"));
       this.#selfWait.stop();
       this.#waits.clear();
@@ -352,6 +357,7 @@ export class WindowController extends ToolkitMethods implements AsyncDisposable 
       try {
         await this.closeToolkit();
         for (const entry of this.#table) await entry.close();
+        await this.#closeDeadlock?.();
         await this.#trace?.finish(this.backend);
       } finally {
         this.#observer.complete();
@@ -359,23 +365,6 @@ export class WindowController extends ToolkitMethods implements AsyncDisposable 
       }
     }).finally(this.#stopSignal);
     return this.#closing;
-  }
-
-  async #withCloseTimeout(collective: () => Promise<void>): Promise<void> {
-    const limit = this.#closeTimeout;
-    if (!Number.isFinite(limit)) return collective();
-    let timer: NodeJS.Timeout | undefined;
-    const expired = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        this.backend.abandon();
-        reject(new CloseTimeoutError(limit));
-      }, limit);
-    });
-    try {
-      await Promise.race([collective(), expired]);
-    } finally {
-      clearTimeout(timer);
-    }
   }
 
   /** Closes the controller at the end of an `await using` block: {@link close}. */
@@ -409,7 +398,7 @@ export class WindowController extends ToolkitMethods implements AsyncDisposable 
       write: (options) => this.write(options),
       holdsWrite: (parent) => enclosing(parent, this).write,
       stepAside: (parent) => [...this.#scheduler.stepAside(parent, this).reads],
-      track: () => this.#waits.fence(this.#openFence()),
+      track: () => this.#waits.fence(this.#openFence(), currentHolder()),
       resumeReads: async (reads) => {
         const own = await this.read();
         this.#scheduler.resumeReads(reads);

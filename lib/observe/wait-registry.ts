@@ -93,6 +93,28 @@ export interface RankSnapshot {
   takenAt: number;
 }
 
+/** A collective the controller is in (singleWrite() calls numbered from 1). */
+export interface CollectiveMark {
+  name: "singleWrite" | "close" | "snapshot";
+  phase: string;
+  since: number;
+  number: number;
+  /** The holder current where it was called (its task waits in it). */
+  parent: Holder | undefined;
+}
+
+/** See {@link WaitRegistry.deadlockView}. */
+export interface DeadlockView {
+  /** Granted holders, in grant order (released ones may be among them). */
+  held: readonly Holder[];
+  waiting: ReadonlySet<Holder>;
+  collectives: readonly CollectiveMark[];
+  /** singleWrite() calls so far. */
+  singleWrites: number;
+  /** Where a holder was asked for (empty: not recorded). */
+  siteOf(holder: Holder): string[];
+}
+
 let nextWindow = 0;
 const minCompact = 64;
 
@@ -146,12 +168,14 @@ export class WaitRegistry implements SchedulerHook {
   /** In request order. */
   readonly #waiting = new Set<Holder>();
   readonly #sites = new WeakMap<Holder, string[]>();
-  readonly #collectives: {
-    name: "singleWrite" | "close" | "snapshot";
-    phase: string;
-    since: number;
-  }[] = [];
+  readonly #collectives: CollectiveMark[] = [];
+  /** singleWrite() calls so far (the deadlock detector compares them across ranks). */
+  #singleWrites = 0;
   readonly window = nextWindow++;
+  /** Set by the deadlock detector while it watches this rank: told of every change. */
+  watcher: (() => void) | undefined = undefined;
+  /** Set by the deadlock detector: told when a request starts to wait. */
+  onWait: (() => void) | undefined = undefined;
 
   constructor(
     private readonly inner: SchedulerHook,
@@ -168,6 +192,7 @@ export class WaitRegistry implements SchedulerHook {
     if (holder.internal) return;
     this.#sites.set(holder, captureSite());
     this.#waiting.add(holder);
+    this.onWait?.();
   }
 
   granted(holder: Holder): void {
@@ -175,10 +200,12 @@ export class WaitRegistry implements SchedulerHook {
     if (holder.internal) return;
     if (this.#waiting.size > 0) this.#waiting.delete(holder);
     if (this.#held.push(holder) >= this.#compactAt) this.#compact();
+    this.watcher?.();
   }
 
   released(holder: Holder): void {
     this.inner.released(holder);
+    this.watcher?.();
   }
 
   /** Drops released holders; amortised O(1) per grant. */
@@ -190,6 +217,7 @@ export class WaitRegistry implements SchedulerHook {
   cancelled(holder: Holder): void {
     this.inner.cancelled(holder);
     this.#waiting.delete(holder);
+    this.watcher?.();
   }
 
   suspended(read: Holder): void {
@@ -201,8 +229,12 @@ export class WaitRegistry implements SchedulerHook {
   }
 
   /** The controller is in collective `name` until the returned function is called. */
-  enter(name: "singleWrite" | "close" | "snapshot", phase: string): (phase?: string) => void {
-    const entry = { name, phase, since: performance.now() };
+  enter(name: CollectiveMark["name"], phase: string, parent?: Holder): (phase?: string) => void {
+    const entry: CollectiveMark = { name, phase, since: performance.now(), number: 0, parent };
+    if (name === "singleWrite") {
+      entry.number = ++this.#singleWrites;
+      this.onWait?.();
+    }
     this.#collectives.push(entry);
     return (next) => {
       if (next !== undefined) {
@@ -215,8 +247,8 @@ export class WaitRegistry implements SchedulerHook {
   }
 
   /** A fence's track that also marks the rank as inside singleWrite() while it lasts. */
-  fence(track: FenceTrack): FenceTrack {
-    const mark = this.enter("singleWrite", "agreeing on the writer, taking the lock");
+  fence(track: FenceTrack, parent?: Holder): FenceTrack {
+    const mark = this.enter("singleWrite", "agreeing on the writer, taking the lock", parent);
     return {
       granted: () => {
         mark("inside (the writer works, then every rank meets)");
@@ -237,6 +269,18 @@ export class WaitRegistry implements SchedulerHook {
   clear(): void {
     this.#held = [];
     this.#waiting.clear();
+  }
+
+  /** What the deadlock detector looks at: live lists, not copies (lib/deadlock/). */
+  deadlockView(): DeadlockView {
+    this.#compact();
+    return {
+      held: this.#held,
+      waiting: this.#waiting,
+      collectives: this.#collectives,
+      singleWrites: this.#singleWrites,
+      siteOf: (h) => this.#sites.get(h) ?? userFrames(h.origin),
+    };
   }
 
   /** What this rank holds and waits for now. */

@@ -56,7 +56,8 @@ export class DeadlockDetector {
   #timer: NodeJS.Timeout | undefined;
   /** Rounds going on (a request waited past the limit). */
   #active = false;
-  #ticking = false;
+  /** The round under way, if any. */
+  #ticking: Promise<void> | undefined;
   #again = false;
   /** The entry on the board as JSON; undefined: not on it; "": stale. */
   #published: string | undefined;
@@ -110,6 +111,8 @@ export class DeadlockDetector {
     clearTimeout(this.#timer);
     detectors.delete(this);
     for (const s of this.#sources) s.registry.onWait = s.registry.watcher = undefined;
+    // A round under way reads the board: let it end before the window goes.
+    await this.#ticking;
     await this.board.free();
   }
 
@@ -125,7 +128,7 @@ export class DeadlockDetector {
     if (this.#closed || this.#timer) return;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
-      void this.#tick();
+      this.#tick();
     }, delay).unref();
   }
 
@@ -148,19 +151,21 @@ export class DeadlockDetector {
     for (const s of this.#sources) s.registry.watcher = on ? this.#changed : undefined;
   }
 
-  async #tick(): Promise<void> {
+  #tick(): void {
     if (this.#closed || this.#ticking) return;
-    this.#ticking = true;
-    try {
-      do {
-        this.#again = false;
-        await this.#round();
-      } while (this.#again && !this.#closed);
-    } catch {
-      // The board failed (its window freed under a close): nothing more to do.
-    } finally {
-      this.#ticking = false;
-    }
+    this.#ticking = (async () => {
+      try {
+        do {
+          this.#again = false;
+          await this.#round();
+        } while (this.#again && !this.#closed);
+      } catch {
+        // The board failed (an MPI error): this controller's detection stops here.
+        this.#closed = true;
+      } finally {
+        this.#ticking = undefined;
+      }
+    })();
   }
 
   async #round(): Promise<void> {

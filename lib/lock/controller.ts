@@ -357,11 +357,12 @@ export class WindowController extends ToolkitMethods implements AsyncDisposable 
       try {
         await this.closeToolkit();
         for (const entry of this.#table) await entry.close();
-        await this.#closeDeadlock?.();
         await this.#trace?.finish(this.backend);
       } finally {
         this.#observer.complete();
         await this.backend.free();
+        // Last: a close that times out (not every rank closed) is abandoned above.
+        await this.#closeDeadlock?.();
       }
     }).finally(this.#stopSignal);
     return this.#closing;

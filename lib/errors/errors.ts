@@ -226,23 +226,34 @@ export class SelfDeadlockError extends MpiLockError {
 export interface DeadlockStep {
   /** The waiting rank (in the controller's communicator). */
   rank: number;
-  /** What it waits for, and where it asked for it (the caller's frames, innermost first). */
+  /** What it waits for, and where it asked for it. */
   waitsFor: {
     /** In words: `write lock 2`, `read lock 0`, `singleWrite() #3`. */
     what: string;
     /** The lock's index in the table (lock requests only). */
     lock?: number;
+    /** The kind asked for (lock requests only). */
     kind?: "read" | "write";
     /** The collective (collective waits only). */
     collective?: "singleWrite";
-    /** Milliseconds it had waited when last published. */
+    /** Milliseconds it had waited when this rank decided. */
     waitedMs: number;
+    /** Where it was asked for: the caller's frames, innermost first (empty: not known). */
     site: string[];
   };
   /** The rank the wait depends on: it holds the lock, or has not entered the collective. */
   heldBy: number;
   /** What `heldBy` holds that blocks it (lock waits only), and where it was asked for. */
-  held?: { what: string; lock: number; kind: "read" | "write"; site: string[] };
+  held?: {
+    /** In words: `write lock 2`. */
+    what: string;
+    /** The lock's index in the table. */
+    lock: number;
+    /** The kind held. */
+    kind: "read" | "write";
+    /** Where it was asked for (empty: granted at once, not recorded). */
+    site: string[];
+  };
 }
 
 /**

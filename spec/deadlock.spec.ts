@@ -65,6 +65,20 @@ describe.each(["hand", "callback"])("lock-order cycle on a lock table, %s", (for
   );
 });
 
+it("with MPILOCK_LEAK_STACKS=1 the cycle names where the held locks were asked for too", async () => {
+  const { reports } = await mpirun("deadlock", {
+    np: 2,
+    args: ["--case=order", "--form=hand", "--locks=2"],
+    env: { ...env, MPILOCK_LEAK_STACKS: "1" },
+    timeoutMs,
+  });
+  const victim = (reports as unknown as Outcome[]).find((r) => r.outcome === "rejected")!;
+  const cycle = victim.error!.cycle!;
+  expect(cycle).toHaveLength(2);
+  for (const step of cycle) expect(step.held!.site.join("\n")).toMatch(/order .*deadlock\.js:\d+/);
+  expect(victim.error!.message).not.toContain("not recorded");
+});
+
 it("a write lock held into singleWrite() while another rank waits for it, 2 ranks", async () => {
   const { reports } = await mpirun("deadlock", {
     np: 2,

@@ -58,7 +58,6 @@ export class DeadlockDetector {
   #active = false;
   /** The round under way, if any. */
   #ticking: Promise<void> | undefined;
-  #again = false;
   /** The entry on the board as JSON; undefined: not on it; "": stale. */
   #published: string | undefined;
   #candidate: { key: string; beats: Map<number, number> } | undefined;
@@ -132,17 +131,15 @@ export class DeadlockDetector {
     }, delay).unref();
   }
 
-  /** Something of this rank changed while it is on the board: stale until republished. */
+  /**
+   * Something of this rank changed while it is on the board: its entry is stale. One
+   * fetch-and-add marks it so at once (readers drop it); the next round republishes it,
+   * so a rank busy with other locks meanwhile costs one operation per round, not per change.
+   */
   #changed = (): void => {
-    if (this.#published !== undefined && this.#published !== "") {
-      this.#published = "";
-      void this.board.invalidate();
-    }
-    if (!this.#ticking) {
-      clearTimeout(this.#timer);
-      this.#timer = undefined;
-      this.#arm(0);
-    } else this.#again = true;
+    if (this.#published === undefined || this.#published === "") return;
+    this.#published = "";
+    void this.board.invalidate();
   };
 
   #watch(on: boolean): void {
@@ -155,10 +152,7 @@ export class DeadlockDetector {
     if (this.#closed || this.#ticking) return;
     this.#ticking = (async () => {
       try {
-        do {
-          this.#again = false;
-          await this.#round();
-        } while (this.#again && !this.#closed);
+        await this.#round();
       } catch {
         // The board failed (an MPI error): this controller's detection stops here.
         this.#closed = true;
@@ -190,8 +184,9 @@ export class DeadlockDetector {
       await this.board.beat();
     }
     const entries = await this.#read(local.entry);
-    if (!this.#closed) this.#decide(entries, local);
-    if (!this.#again) this.#arm(this.#period);
+    // Decided on this round's own state only if nothing of it changed meanwhile.
+    if (!this.#closed && this.#published === json) this.#decide(entries, local);
+    this.#arm(this.#period);
   }
 
   /** The other ranks' entries on the board (whole ones), and this rank's own, live. */

@@ -6,7 +6,7 @@
 // with detection off (deadlockTimeout 0) nothing changes.
 import { describe, expect, it } from "vitest";
 
-import { mpirun } from "./helpers/mpirun.js";
+import { mpirun, specMpi } from "./helpers/mpirun.js";
 
 /** Short, so the specs are quick; the rounds then come every 250 ms. */
 const env = { MPILOCK_DEADLOCK_TIMEOUT_MS: "1000" };
@@ -63,6 +63,24 @@ describe.each(["hand", "callback"])("lock-order cycle on a lock table, %s", (for
       expect(stderr).not.toMatch(/Warning|DEADLOCK/);
     },
   );
+});
+
+// The board's fetch-and-adds under Open MPI's other one-sided components (pt2pt emulates
+// them with messages, which the master's progress thread serves).
+describe.skipIf(specMpi !== "openmpi").each(["pt2pt", "sm"])("--mca osc %s", (osc) => {
+  it("a lock-order cycle of 3 ranks: the highest rank rejects, the others get their lock", async () => {
+    const { reports } = await mpirun("deadlock", {
+      np: 3,
+      args: ["--case=order", "--form=hand", "--locks=3"],
+      mca: { osc },
+      env,
+      timeoutMs,
+    });
+    const outcomes = reports as unknown as Outcome[];
+    expect(outcomes.map((r) => r.outcome)).toEqual(["granted", "granted", "rejected"]);
+    expect(outcomes[2]!.error?.code).toBe("ERR_MPILOCK_DEADLOCK");
+    expect(outcomes[2]!.error!.cycle!.map((s) => s.rank)).toEqual([2, 0, 1]);
+  });
 });
 
 it("with MPILOCK_LEAK_STACKS=1 the cycle names where the held locks were asked for too", async () => {

@@ -86,6 +86,18 @@ describe("the wait-for graph", () => {
     expect(graph(r0!).stuck(0, 1)).toBe(false);
   });
 
+  it("two cycles at once: each has its own victim, its highest rank", () => {
+    const pair = (a: number, b: number) => [
+      entry(a, { waits: [wait(1, b)], holds: [hold(a)] }),
+      entry(b, { waits: [wait(1, a)], holds: [hold(b)] }),
+    ];
+    const entries = [...pair(0, 1), ...pair(2, 3)];
+    const g = graph(...entries);
+    const victims = entries.filter((e) => g.victim(e.rank, e.waits[0]!)).map((e) => e.rank);
+    expect(victims).toEqual([1, 3]);
+    expect(g.victim(3, entries[3]!.waits[0]!)?.members).toEqual([2, 3]);
+  });
+
   it("a rank that waits on a cycle it is not part of is not its victim", () => {
     const entries = [...ring(2), entry(3, { waits: [wait(1, 0)], holds: [hold(3)] })];
     const g = graph(...entries);

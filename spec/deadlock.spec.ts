@@ -140,6 +140,23 @@ it("a long wait that is no cycle (a task holds a lock 15 s) is never reported", 
   expect(stderr).not.toMatch(/Warning|DEADLOCK/);
 });
 
+it("ranks that hold reads into a barrier a late rank enters are not reported (3 ranks)", async () => {
+  const hold = 6000;
+  const { reports, stderr } = await mpirun("deadlock", {
+    np: 3,
+    args: ["--case=barrier", `--hold=${hold}`],
+    env,
+    timeoutMs,
+  });
+  // Ranks 0 and 1 each wait for a write behind the other's read, with nothing else
+  // running but the barrier: no cycle, since the barrier ends when rank 2 comes.
+  for (const r of (reports as unknown as { write: Outcome }[]).slice(0, 2)) {
+    expect(r.write.outcome).toBe("granted");
+    expect(r.write.waitedMs).toBeGreaterThan(hold - 1500);
+  }
+  expect(stderr).not.toMatch(/DEADLOCK/);
+});
+
 it("detection off (MPILOCK_DEADLOCK_TIMEOUT_MS=0): the cycle waits until the requests' own timeouts", async () => {
   const { reports } = await mpirun("deadlock", {
     np: 2,

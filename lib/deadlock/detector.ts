@@ -63,12 +63,14 @@ export class DeadlockDetector {
   #candidate: { key: string; beats: Map<number, number> } | undefined;
   #closed = false;
   readonly #period: number;
+  readonly rank: number;
 
   private constructor(
     private readonly board: Board,
-    readonly rank: number,
+    private readonly backend: WindowBackend,
     readonly timeout: number,
   ) {
+    this.rank = backend.rank;
     this.#period = Math.min(1000, Math.max(100, timeout / 4));
     detectors.add(this);
   }
@@ -83,11 +85,7 @@ export class DeadlockDetector {
   ): Promise<DeadlockDetector | undefined> {
     if (timeout <= 0 || backend.size === 1) return undefined;
     const slots = await backend.openSlots(backend.master, boardSlots(backend.size));
-    return new DeadlockDetector(
-      new Board(slots, backend.rank, backend.size),
-      backend.rank,
-      timeout,
-    );
+    return new DeadlockDetector(new Board(slots, backend.rank, backend.size), backend, timeout);
   }
 
   /** What lock `index` of the table joins with (see DeadlockHookup). */
@@ -252,6 +250,7 @@ export class DeadlockDetector {
     let waiting = 0;
     let oldest = Infinity;
     let entered = 0;
+    let marks = 0;
     const link = (parent: Holder | undefined, id: number): void => {
       for (let p = parent; p; p = p.parent) {
         const ids = inside.get(p);
@@ -263,6 +262,7 @@ export class DeadlockDetector {
     for (const source of this.#sources) {
       const view = source.registry.deadlockView();
       entered = Math.max(entered, view.singleWrites);
+      marks += view.collectives.length;
       for (const h of view.waiting) {
         if (h.state !== "waiting" || h.internal) continue;
         const id = this.#id(h);
@@ -293,17 +293,22 @@ export class DeadlockDetector {
     for (const { h, source, site } of heldBy) {
       holds.push({ lock: source.index, kind: h.kind, by: inside.get(h) ?? [], site });
     }
-    const entry: Entry = { stalled: waits.length > 0 && this.#stalled(), entered, waits, holds };
+    const stalled = waits.length > 0 && this.#stalled(marks);
+    const entry: Entry = { stalled, entered, waits, holds };
     return { entry, holders, waiting, oldest };
   }
 
   /**
    * Nothing could run a task of this process that releases a lock: the event loop has
-   * only the standard streams (timers, sockets, files and child processes would show)
-   * and no other controller has a request waiting.
+   * only the standard streams (timers, sockets, files and child processes would show),
+   * no other controller has a request waiting, and the runtime has no operation under
+   * way (a barrier, a counter's fetch-and-add, a split) but the board's own write and one
+   * for each collective of these locks that this rank is in (`marks`).
    */
-  #stalled(): boolean {
+  #stalled(marks: number): boolean {
     for (const d of detectors) if (d !== this && d.waiting) return false;
+    const own = (this.board.idle ? 0 : 1) + marks;
+    if ((this.backend.operationsInFlight?.() ?? 0) > own) return false;
     let streams = 0;
     for (const type of process.getActiveResourcesInfo()) {
       if ((type !== "TTYWrap" && type !== "PipeWrap") || ++streams > 3) return false;

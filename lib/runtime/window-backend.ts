@@ -69,6 +69,11 @@ export interface WindowBackend {
    * rather than hang there, unless the window is freed after all.
    */
   abandon(): void;
+  /**
+   * Operations of the process's runtime that JavaScript awaits now (collectives, slot
+   * operations; not lock grants): the deadlock detector's sign that a task may go on.
+   */
+  operationsInFlight?(): number;
   /** Samples of the global lock state every `intervalMs`, taken only while subscribed. */
   sampleState(intervalMs: number): Observable<CounterState>;
 }

@@ -13,6 +13,10 @@
 //   --case=long:   rank 0 task A holds lock 0 for --hold ms (asleep); rank 1 holds lock 1
 //                  and waits for lock 0; rank 0 task B waits for lock 1 meanwhile: a cycle
 //                  of ranks, but not of tasks (A releases): everyone must be granted.
+//   --case=barrier: 3 ranks; ranks 0 and 1 each hold a read by hand and wait in a barrier
+//                  that rank 2 enters --hold ms late, while another task of each waits for
+//                  the write lock: a cycle of ranks that looks stalled (the barrier is
+//                  native), but it ends once rank 2 comes: both writes must be granted.
 import { DeadlockError, sync, type LockHandle, type WindowController } from "../../dist/index.js";
 import { errorInfo, main, now, numberArg, report, sleep, stringArg } from "./report.js";
 
@@ -103,6 +107,23 @@ async function long(ctrl: WindowController, hold: number) {
   return {};
 }
 
+async function barrierHold(ctrl: WindowController, hold: number) {
+  await ctrl.barrier();
+  if (ctrl.rank >= 2) {
+    await sleep(hold);
+    await ctrl.barrier();
+    return {};
+  }
+  const read = await ctrl.read();
+  const writer = (async () => {
+    await sleep(100);
+    return timed(async () => (await ctrl.write()).release());
+  })();
+  await ctrl.barrier();
+  read.release();
+  return { write: await writer };
+}
+
 main(async () => {
   const which = stringArg("case");
   const ctrl = await sync({ locks: numberArg("locks", 2) });
@@ -114,6 +135,8 @@ main(async () => {
     };
   } else if (which === "fence") {
     result = await fence(ctrl);
+  } else if (which === "barrier") {
+    result = await barrierHold(ctrl, numberArg("hold", 6000));
   } else if (which === "long") {
     result = await long(ctrl, numberArg("hold", 15_000));
   } else {

@@ -158,6 +158,10 @@ export class MpiRuntime implements Runtime, CommService, WindowRuntime {
     settle?.(completion);
   }
 
+  get operationsInFlight(): number {
+    return this.waiters.size;
+  }
+
   /** Stops waiting for the completion of `token` (it may never come): the process may end. */
   giveUp(token: number): void {
     this.given.add(token);

@@ -26,6 +26,8 @@ export interface WindowRuntime extends SlotRuntime {
   run(start: (token: number) => void): Promise<Completion>;
   /** The window is freed: its grants and samples are no longer routed to it. */
   forget(window: number): void;
+  /** Token-addressed operations awaited now. */
+  readonly operationsInFlight: number;
 }
 
 /** A controller's lock window and communicator in the native runtime. */
@@ -167,6 +169,10 @@ export class MpiWindow implements WindowBackend {
     // other ranks: they must not keep the process alive.
     for (const token of this.inFlight) this.runtime.giveUp(token);
     this.inFlight.clear();
+  }
+
+  operationsInFlight(): number {
+    return this.runtime.operationsInFlight;
   }
 
   sampleState(intervalMs: number): Observable<CounterState> {

@@ -83,6 +83,19 @@ describe.skipIf(specMpi !== "openmpi").each(["pt2pt", "sm"])("--mca osc %s", (os
   });
 });
 
+it("requests by hand with a timeout are seen too: the cycle rejects long before it", async () => {
+  const { reports } = await mpirun("deadlock", {
+    np: 2,
+    args: ["--case=order", "--form=hand", "--locks=2", "--timeout=40000"],
+    env,
+    timeoutMs,
+  });
+  const outcomes = reports as unknown as Outcome[];
+  expect(outcomes.map((r) => r.outcome)).toEqual(["granted", "rejected"]);
+  expect(outcomes[1]!.error?.code).toBe("ERR_MPILOCK_DEADLOCK");
+  for (const r of outcomes) expect(r.waitedMs).toBeLessThan(30_000);
+});
+
 it("with MPILOCK_LEAK_STACKS=1 the cycle names where the held locks were asked for too", async () => {
   const { reports } = await mpirun("deadlock", {
     np: 2,

@@ -251,6 +251,7 @@ export class DeadlockDetector {
     let oldest = Infinity;
     let entered = 0;
     let marks = 0;
+    let timed = 0;
     const link = (parent: Holder | undefined, id: number): void => {
       for (let p = parent; p; p = p.parent) {
         const ids = inside.get(p);
@@ -267,6 +268,7 @@ export class DeadlockDetector {
         if (h.state !== "waiting" || h.internal) continue;
         const id = this.#id(h);
         waiting++;
+        if (h.timed) timed++;
         oldest = Math.min(oldest, h.requestedAt);
         link(h.parent, id);
         holders.set(id, { holder: h, source });
@@ -293,7 +295,7 @@ export class DeadlockDetector {
     for (const { h, source, site } of heldBy) {
       holds.push({ lock: source.index, kind: h.kind, by: inside.get(h) ?? [], site });
     }
-    const stalled = waits.length > 0 && this.#stalled(marks);
+    const stalled = waits.length > 0 && this.#stalled(marks, timed);
     const entry: Entry = { stalled, entered, waits, holds };
     return { entry, holders, waiting, oldest };
   }
@@ -303,14 +305,17 @@ export class DeadlockDetector {
    * only the standard streams (timers, sockets, files and child processes would show),
    * no other controller has a request waiting, and the runtime has no operation under
    * way (a barrier, a counter's fetch-and-add, a split) but the board's own write and one
-   * for each collective of these locks that this rank is in (`marks`).
+   * for each collective of these locks that this rank is in (`marks`). The timers of
+   * requests waiting with a `timeout` (`timed` of them) are the library's own.
    */
-  #stalled(marks: number): boolean {
+  #stalled(marks: number, timed: number): boolean {
     for (const d of detectors) if (d !== this && d.waiting) return false;
     const own = (this.board.idle ? 0 : 1) + marks;
     if ((this.backend.operationsInFlight?.() ?? 0) > own) return false;
     let streams = 0;
+    let timers = 0;
     for (const type of process.getActiveResourcesInfo()) {
+      if (type === "Timeout" && ++timers <= timed) continue;
       if ((type !== "TTYWrap" && type !== "PipeWrap") || ++streams > 3) return false;
     }
     return true;

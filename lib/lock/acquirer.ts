@@ -165,6 +165,7 @@ export class Acquirer implements HandleHost {
         };
         signal?.addEventListener("abort", onAbort, { once: true });
         if (timeout !== undefined) {
+          holder.timed = true;
           timer = setTimeout(
             () => this.scheduler.cancel(holder, new LockTimeoutError(timeout)),
             timeout,

@@ -46,6 +46,8 @@ export class Holder {
   site: string | undefined = undefined;
   /** How long it may wait for a lock this process holds before that is reported. */
   selfWaitLimit = Infinity;
+  /** It waits with a `timeout`: one of the process's timers is its own (deadlock/). */
+  timed = false;
   /** Neighbours in its scheduler's list of held holders. */
   heldPrev: Holder | undefined = undefined;
   heldNext: Holder | undefined = undefined;

@@ -28,6 +28,9 @@ const TESTS = [
   "cancel_after_grant",
   "cancel_stress",
   "killed_while_sleeping",
+  "steps_mixed_biased",
+  "steps_mixed_unbiased",
+  "tries_back_out",
 ];
 
 const SANITIZER_ENV = {

@@ -144,41 +144,58 @@ void NodeLock::finishWithdrawal(uint32_t slot) {
 
 Status NodeLock::read(Clock::time_point deadline, CancelToken* token) {
   if (token && token->cancelled.load()) return Status::kCancelled;
+  if (beginRead() == Step::kGranted) return Status::kGranted;
+  return awaitRead(deadline, token);
+}
+
+Step NodeLock::beginRead() {
   Slot& me = slotAt(slot_);
   uint32_t v = me.rword.load();
   if (v == kCached && me.rword.compare_exchange_strong(v, kHold)) {
     Stats::bump(stats_.cachedReads);
-    return Status::kGranted;
+    return Step::kGranted;
   }
   if ((v & kStateMask) == kReadCancelled &&
       me.rword.compare_exchange_strong(v, kWaiting | (v & kWriterBits))) {
     readArrival_ = h_->wout.v.load();
-    return readWait(v & kWriterBits, deadline, token);  // same place in the phase again
+    readBits_ = v & kWriterBits;  // the same place in the phase again
+    return pollRead();
   }
   uint32_t bits = h_->rin.v.fetch_add(kReaderInc) & kWriterBits;
   if (bits == 0) {
     me.rword.store(kHold);
-    return Status::kGranted;
+    return Step::kGranted;
   }
   readArrival_ = h_->wout.v.load();
+  readBits_ = bits;
   h_->readWaiters.v.fetch_add(1);
   me.rword.store(kWaiting | bits);
-  return readWait(bits, deadline, token);
+  return pollRead();
 }
 
-Status NodeLock::readWait(uint32_t bits, Clock::time_point deadline, CancelToken* token) {
+Step NodeLock::pollRead() {
+  if ((h_->rin.v.load() & kWriterBits) == readBits_) return Step::kWaiting;
+  grantRead();
+  return Step::kGranted;
+}
+
+void NodeLock::grantRead() {
+  slotAt(slot_).rword.store(kHold);  // nobody else changes a kWaiting word
+  Stats::atLeast(stats_.maxReadWaitWrites, h_->wout.v.load() - readArrival_);
+  h_->readWaiters.v.fetch_sub(1);
+}
+
+Status NodeLock::awaitRead(Clock::time_point deadline, CancelToken* token) {
   Slot& me = slotAt(slot_);
+  uint32_t bits = readBits_;
   Status st = await(
       me.read, [&] { return (h_->rin.v.load() & kWriterBits) != bits; }, deadline, token);
   if (token) token->waitingOn.store(nullptr);
   if (st != Status::kGranted) {
-    cancelBlockedRead(me, bits);
-    Stats::bump(stats_.cancelReaderBlocked);
+    withdrawRead();
     return st;
   }
-  me.rword.store(kHold);  // nobody else changes a kWaiting word
-  Stats::atLeast(stats_.maxReadWaitWrites, h_->wout.v.load() - readArrival_);
-  h_->readWaiters.v.fetch_sub(1);
+  grantRead();
   if (token && token->cancelled.load()) {
     Stats::bump(stats_.cancelAfterGrant);
     me.rword.store(kIdle);
@@ -186,6 +203,11 @@ Status NodeLock::readWait(uint32_t bits, Clock::time_point deadline, CancelToken
     return Status::kCancelled;
   }
   return Status::kGranted;
+}
+
+void NodeLock::withdrawRead() {
+  cancelBlockedRead(slotAt(slot_), readBits_);
+  Stats::bump(stats_.cancelReaderBlocked);
 }
 
 // The entry stays counted in rin; whoever sees the phase change first gives it back.
@@ -224,64 +246,100 @@ void NodeLock::readRelease() {
 
 Status NodeLock::write(Clock::time_point deadline, CancelToken* token) {
   if (token && token->cancelled.load()) return Status::kCancelled;
+  if (beginWrite() == Step::kGranted) return Status::kGranted;
+  return awaitWrite(deadline, token);
+}
+
+Step NodeLock::beginWrite() {
   Slot& me = slotAt(slot_);
+  writeStage_ = WriteStage::kTurn;
   if (me.hasTicket.load()) {
     uint32_t t = me.wticket.load();
     uint64_t e = pack(t, slot_, kWriteCancelled);
-    if (ringAt(t).compare_exchange_strong(e, pack(t, slot_, kQueued)))
-      return writeTurn(t, deadline, token);  // the cancelled ticket's place, not yet passed
+    if (ringAt(t).compare_exchange_strong(e, pack(t, slot_, kQueued))) {
+      myTicket_ = t;  // the cancelled ticket's place, not yet passed
+      return pollWrite();
+    }
   }
   uint32_t t = h_->win.v.fetch_add(1);
   me.wticket.store(t, std::memory_order_relaxed);  // read by this slot and by reclaim only
   if (!me.hasTicket.load(std::memory_order_relaxed)) me.hasTicket.store(1);
   ringAt(t).store(pack(t, slot_, kQueued));  // announce before the first check of wout
   Stats::atLeast(stats_.maxWriteWaitTurns, t - h_->wout.v.load());
-  return writeTurn(t, deadline, token);
+  myTicket_ = t;
+  return pollWrite();
 }
 
-Status NodeLock::writeTurn(uint32_t t, Clock::time_point deadline, CancelToken* token) {
-  Slot& me = slotAt(slot_);
-  Status st = await(
-      me.write, [&] { return h_->wout.v.load() == t; }, deadline, token);
-  if (st != Status::kGranted) {
-    if (token) token->waitingOn.store(nullptr);
-    cancelQueuedWrite(t, slot_);
-    return st;
-  }
+// At its turn: raise the bits (the phase flips with every writer that enters), then drain.
+void NodeLock::enterTurn() {
   // Only the turn holder touches these: ordered after the passer's wout RMW, no fence needed.
-  me.atTurn.store(1, std::memory_order_relaxed);
+  slotAt(slot_).atTurn.store(1, std::memory_order_relaxed);
   uint32_t ph = h_->wout.phase.load(std::memory_order_relaxed) ^ kPhase;
   h_->wout.phase.store(ph, std::memory_order_relaxed);
   myBits_ = kPresent | ph;
-  myTicket_ = t;
-  uint32_t target = h_->rin.v.fetch_add(myBits_) & kStateMask;
-  if (h_->rout.v.load() != target) {
-    h_->drain.store(uint64_t{target} << 32 | (slot_ + 1));
-    revokeCached();
+  drainTarget_ = h_->rin.v.fetch_add(myBits_) & kStateMask;
+  if (h_->rout.v.load() == drainTarget_) return;
+  h_->drain.store(uint64_t{drainTarget_} << 32 | (slot_ + 1));
+  revokeCached();
+}
+
+Step NodeLock::pollWrite() {
+  if (writeStage_ == WriteStage::kTurn) {
+    if (h_->wout.v.load() != myTicket_) return Step::kWaiting;
+    enterTurn();
+    writeStage_ = WriteStage::kDrain;
+  }
+  if (h_->rout.v.load() != drainTarget_) return Step::kWaiting;
+  if (h_->drain.load() != 0) h_->drain.store(0);
+  writeStage_ = WriteStage::kNone;
+  return Step::kGranted;
+}
+
+Status NodeLock::awaitWrite(Clock::time_point deadline, CancelToken* token) {
+  Slot& me = slotAt(slot_);
+  Status st = Status::kGranted;
+  if (writeStage_ == WriteStage::kTurn) {
+    uint32_t t = myTicket_;
+    st = await(
+        me.write, [&] { return h_->wout.v.load() == t; }, deadline, token);
+    if (st == Status::kGranted) enterTurn(), writeStage_ = WriteStage::kDrain;
+  }
+  if (st == Status::kGranted && writeStage_ == WriteStage::kDrain) {
+    uint32_t target = drainTarget_;
     st = await(
         me.write, [&] { return h_->rout.v.load() == target; }, deadline, token);
-    if (st != Status::kGranted) {
-      // Withdrawn mid-drain: the call returns now, but the bits stay up until the readers
-      // ahead have left (the last of them finishes the release). Dropping them now would let
-      // the next writer raise the very bits that readers blocked one phase ago still wait to
-      // see change (model/node_lock.pml found that ABA).
-      if (token) token->waitingOn.store(nullptr);
-      Stats::bump(stats_.cancelWriterAtTurn);
-      uint64_t w = uint64_t{target} << 32 | kDrainWithdrawn | (slot_ + 1);
-      h_->drain.store(w);
-      if (h_->rout.v.load() == target && h_->drain.compare_exchange_strong(w, 0))
-        finishWithdrawal(slot_);
-      return st;
-    }
-    h_->drain.store(0);
   }
   if (token) token->waitingOn.store(nullptr);
+  if (st != Status::kGranted) {
+    withdrawWrite();
+    return st;
+  }
+  if (h_->drain.load() != 0) h_->drain.store(0);
+  writeStage_ = WriteStage::kNone;
   if (token && token->cancelled.load()) {
     Stats::bump(stats_.cancelAfterGrant);
     writeRelease();
     return Status::kCancelled;
   }
   return Status::kGranted;
+}
+
+void NodeLock::withdrawWrite() {
+  if (writeStage_ == WriteStage::kTurn) cancelQueuedWrite(myTicket_, slot_);
+  if (writeStage_ == WriteStage::kDrain) withdrawDrain();
+  writeStage_ = WriteStage::kNone;
+}
+
+// Withdrawn mid-drain: the call returns now, but the bits stay up until the readers ahead
+// have left (the last of them finishes the release). Dropping them now would let the next
+// writer raise the very bits that readers blocked one phase ago still wait to see change
+// (model/node_lock.pml found that ABA).
+void NodeLock::withdrawDrain() {
+  Stats::bump(stats_.cancelWriterAtTurn);
+  uint64_t w = uint64_t{drainTarget_} << 32 | kDrainWithdrawn | (slot_ + 1);
+  h_->drain.store(w);
+  if (h_->rout.v.load() == drainTarget_ && h_->drain.compare_exchange_strong(w, 0))
+    finishWithdrawal(slot_);
 }
 
 // Mark the ticket cancelled; if its turn came meanwhile, pass it on (a CAS with the passer).

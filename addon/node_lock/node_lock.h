@@ -159,6 +159,9 @@ struct Header {
 size_t regionBytes(uint32_t maxSlots);
 
 enum class Status { kGranted, kTimedOut, kCancelled };
+// What the first step of a request or one poll of it found (the runtime drives requests in
+// steps: its JavaScript thread begins and polls, a waiter thread sleeps on the rest).
+enum class Step { kGranted, kWaiting };
 
 // One request's cancel handle: pass it to read()/write(), call NodeLock::cancel(token) from
 // another thread. Reusable once the call returned (reset()).
@@ -220,6 +223,26 @@ class NodeLock {
   void writeRelease();
   static void cancel(CancelToken& token);
 
+  // The same requests in steps. begin*: arrive (take the reader entry or the ticket) and check
+  // once; the request then stays pending in this slot until poll* finds it granted, await*
+  // waits it out (as read()/write() do, and withdraws it when it times out or is cancelled),
+  // or withdraw* takes it back. Never waits; one pending request per kind at a time, and a
+  // pending request is driven by one thread at a time (the caller hands it over).
+  Step beginRead();
+  Step pollRead();
+  Status awaitRead(Clock::time_point deadline, CancelToken* token);
+  void withdrawRead();
+  Step beginWrite();
+  Step pollWrite();
+  Status awaitWrite(Clock::time_point deadline, CancelToken* token);
+  void withdrawWrite();
+  // Take it only if it is free for the kind now (a writer: no reader in but cached holds,
+  // no writer in or queued); false changes nothing another process would wait for.
+  bool tryRead();
+  bool tryWrite();
+  // The write hold becomes a read hold with no gap (the reader entry is taken first).
+  void writeDowngrade();
+
   size_t reclaimDead();  // withdraw the entries of slots whose process is gone
   void detach();  // clears this slot's pid (the slot must be idle; a cached hold is given back)
 
@@ -238,8 +261,9 @@ class NodeLock {
   void leaveRead();
   void finishWithdrawal(uint32_t slot);
   void cancelBlockedRead(Slot& s, uint32_t bits);
-  Status readWait(uint32_t bits, Clock::time_point deadline, CancelToken* token);
-  Status writeTurn(uint32_t ticket, Clock::time_point deadline, CancelToken* token);
+  void grantRead();
+  void enterTurn();
+  void withdrawDrain();
   void cancelQueuedWrite(uint32_t ticket, uint32_t slot);
   void releaseBits(uint32_t bits);
   void passTurn(uint32_t next);
@@ -254,7 +278,10 @@ class NodeLock {
   Options opt_;
   uint32_t myBits_ = 0;
   uint32_t myTicket_ = 0;
-  uint32_t readArrival_ = 0;          // wout when the current blocked read arrived
+  uint32_t readArrival_ = 0;  // wout when the current blocked read arrived
+  uint32_t readBits_ = 0;     // the writer bits the pending read waits to see change
+  enum class WriteStage { kNone, kTurn, kDrain } writeStage_ = WriteStage::kNone;
+  uint32_t drainTarget_ = 0;          // rout the draining writer waits for
   Clock::time_point noCacheUntil_{};  // a revoked slot caches nothing until then
   bool inhibited_ = false;
   Stats stats_;

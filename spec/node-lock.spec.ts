@@ -31,6 +31,7 @@ const TESTS = [
   "steps_mixed_biased",
   "steps_mixed_unbiased",
   "tries_back_out",
+  "head_wake_up",
 ];
 
 const SANITIZER_ENV = {

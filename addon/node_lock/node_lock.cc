@@ -278,6 +278,12 @@ void NodeLock::enterTurn() {
   h_->wout.phase.store(ph, std::memory_order_relaxed);
   myBits_ = kPresent | ph;
   drainTarget_ = h_->rin.v.fetch_add(myBits_) & kStateMask;
+  // The next writer in line may want to know now (awaitWrite's untilHead).
+  uint64_t next = ringAt(myTicket_ + 1).load();
+  if (ticketOf(next) == myTicket_ + 1 && stateOf(next) == kQueued) {
+    Entry& e = slotAt(slotOf(next)).write;
+    if (e.wantsHead.load()) wakeEntry(e);
+  }
   if (h_->rout.v.load() == drainTarget_) return;
   h_->drain.store(uint64_t{drainTarget_} << 32 | (slot_ + 1));
   revokeCached();
@@ -295,13 +301,29 @@ Step NodeLock::pollWrite() {
   return Step::kGranted;
 }
 
-Status NodeLock::awaitWrite(Clock::time_point deadline, CancelToken* token) {
+uint32_t NodeLock::writersAhead() const {
+  return writeStage_ == WriteStage::kTurn ? myTicket_ - h_->wout.v.load() : 0;
+}
+
+Status NodeLock::awaitWrite(Clock::time_point deadline, CancelToken* token, bool untilHead) {
   Slot& me = slotAt(slot_);
   Status st = Status::kGranted;
   if (writeStage_ == WriteStage::kTurn) {
     uint32_t t = myTicket_;
+    // wantsHead before the first check: a turn taken after it wakes this entry.
+    if (untilHead) me.write.wantsHead.store(1);
     st = await(
-        me.write, [&] { return h_->wout.v.load() == t; }, deadline, token);
+        me.write,
+        [&] {
+          uint32_t ahead = t - h_->wout.v.load();
+          return ahead == 0 || (untilHead && ahead == 1);
+        },
+        deadline, token);
+    if (untilHead) me.write.wantsHead.store(0);
+    if (st == Status::kGranted && h_->wout.v.load() != t) {
+      if (token) token->waitingOn.store(nullptr);
+      return Status::kHead;  // still pending, in the same place
+    }
     if (st == Status::kGranted) enterTurn(), writeStage_ = WriteStage::kDrain;
   }
   if (st == Status::kGranted && writeStage_ == WriteStage::kDrain) {
@@ -340,74 +362,6 @@ void NodeLock::withdrawDrain() {
   h_->drain.store(w);
   if (h_->rout.v.load() == drainTarget_ && h_->drain.compare_exchange_strong(w, 0))
     finishWithdrawal(slot_);
-}
-
-// Mark the ticket cancelled; if its turn came meanwhile, pass it on (a CAS with the passer).
-void NodeLock::cancelQueuedWrite(uint32_t t, uint32_t slot) {
-  uint64_t q = pack(t, slot, kQueued);
-  ringAt(t).compare_exchange_strong(q, pack(t, slot, kWriteCancelled));
-  uint64_t c = pack(t, slot, kWriteCancelled);
-  if (h_->wout.v.load() == t && ringAt(t).compare_exchange_strong(c, pack(t, slot, kPassed))) {
-    Stats::bump(stats_.cancelWriterAtTurn);
-    passTurn(t + 1);
-    return;
-  }
-  Stats::bump(stats_.cancelWriterQueued);
-}
-
-void NodeLock::writeRelease() {
-  releaseBits(myBits_);
-  slotAt(slot_).atTurn.store(0, std::memory_order_relaxed);
-  passTurn(myTicket_ + 1);
-}
-
-// Clear the writer bits; wake the readers they blocked, give back the cancelled ones.
-void NodeLock::releaseBits(uint32_t bits) {
-  h_->rin.v.fetch_sub(bits);
-  if (h_->readWaiters.v.load() == 0) return;
-  for (uint32_t i = 0; i < maxSlots_; ++i) {
-    Slot& s = slotAt(i);
-    uint32_t v = s.rword.load();
-    if (v == (kWaiting | bits)) {
-      wakeEntry(s.read);
-    } else if (v == (kReadCancelled | bits) && s.rword.compare_exchange_strong(v, kIdle)) {
-      h_->readWaiters.v.fetch_sub(1);
-      leaveRead();
-    }
-  }
-}
-
-// Serve ticket `next`: wake its owner if it waits; skip it if it was cancelled.
-void NodeLock::passTurn(uint32_t next) {
-  for (;; ++next) {
-    h_->wout.v.fetch_add(1);  // == next now: only the turn holder moves wout
-    uint64_t e = ringAt(next).load();
-    if (ticketOf(e) != next) return;  // not announced yet: it will see wout itself
-    if (stateOf(e) == kQueued) {
-      wakeEntry(slotAt(slotOf(e)).write);
-      return;
-    }
-    if (stateOf(e) != kWriteCancelled ||
-        !ringAt(next).compare_exchange_strong(e, pack(next, slotOf(e), kPassed)))
-      return;  // its owner took the turn back (re-adopted, or passed it on itself)
-  }
-}
-
-// A draining writer takes idle cached holds back and marks held ones for release.
-void NodeLock::revokeCached() {
-  for (uint32_t i = 0; i < maxSlots_; ++i) {
-    std::atomic<uint32_t>& w = slotAt(i).rword;
-    uint32_t v = w.load();
-    while (v == kCached || v == kHold) {
-      if (w.compare_exchange_weak(v, v == kCached ? kIdle : (kHold | kRevoke))) {
-        if (v == kCached) {
-          Stats::bump(stats_.stolenHolds);
-          leaveRead();
-        }
-        break;
-      }
-    }
-  }
 }
 
 }  // namespace mpilock::node

@@ -122,6 +122,7 @@ struct alignas(64) Entry {
   std::atomic<uint32_t> seq{0};        // the futex word: bumped by whoever wakes this entry
   std::atomic<uint32_t> sleeping{0};   // 1 while the owner may be in FUTEX_WAIT
   std::atomic<uint32_t> wakeCalls{0};  // FUTEX_WAKE calls made for this entry (for tests)
+  std::atomic<uint32_t> wantsHead{0};  // a writer's: wake it when it becomes next in line
 };
 
 struct alignas(64) Slot {
@@ -158,7 +159,8 @@ struct Header {
 
 size_t regionBytes(uint32_t maxSlots);
 
-enum class Status { kGranted, kTimedOut, kCancelled };
+// kHead (awaitWrite with untilHead only): not granted yet but next in line; still pending.
+enum class Status { kGranted, kTimedOut, kCancelled, kHead };
 // What the first step of a request or one poll of it found (the runtime drives requests in
 // steps: its JavaScript thread begins and polls, a waiter thread sleeps on the rest).
 enum class Step { kGranted, kWaiting };
@@ -210,6 +212,9 @@ struct Snapshot {
   uint32_t readers;        // rin entries not left (holding, cached, blocked or cancelled)
   bool writerIn;           // writer bits set (draining or holding)
   uint32_t writersQueued;  // tickets not yet served
+  uint32_t cachedHolds;    // of the readers: idle cached holds (biased reads)
+  int32_t writerSlot;      // the slot at its turn (draining or holding), -1 if none
+  uint32_t phase;          // the phase bit of the current or last writer
 };
 
 class NodeLock {
@@ -234,8 +239,14 @@ class NodeLock {
   void withdrawRead();
   Step beginWrite();
   Step pollWrite();
-  Status awaitWrite(Clock::time_point deadline, CancelToken* token);
+  // `untilHead`: return kHead (the request still pending) as soon as the writer before it has
+  // its turn: the turn holder wakes its successor then, so that the successor's caller can
+  // watch for the handover itself (the runtime's JavaScript thread polls) instead of being
+  // woken at the release, a wake-up that would then lie on the handover's path.
+  Status awaitWrite(Clock::time_point deadline, CancelToken* token, bool untilHead = false);
   void withdrawWrite();
+  // Tickets ahead of the pending write (0: its turn came, or none pending).
+  uint32_t writersAhead() const;
   // Take it only if it is free for the kind now (a writer: no reader in but cached holds,
   // no writer in or queued); false changes nothing another process would wait for.
   bool tryRead();
@@ -248,6 +259,7 @@ class NodeLock {
 
   Snapshot snapshot() const;
   const Stats& stats() const { return stats_; }
+  void setReclaimEveryMs(uint32_t ms) { opt_.reclaimEveryMs = ms; }  // before any wait
   uint32_t slot() const { return slot_; }
   const Slot& slotInfo(uint32_t i) const { return slots_[i]; }  // for observers and tests
 

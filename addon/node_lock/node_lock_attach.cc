@@ -125,7 +125,13 @@ Snapshot NodeLock::snapshot() const {
   Snapshot s;
   s.readers = ((rin & kStateMask) - rout) / kReaderInc;
   s.writerIn = (rin & kPresent) != 0;
-  s.writersQueued = h_->win.v.load() - h_->wout.v.load();
+  uint32_t wout = h_->wout.v.load();
+  s.writersQueued = h_->win.v.load() - wout;
+  s.cachedHolds = 0;
+  for (uint32_t i = 0; i < maxSlots_; ++i) s.cachedHolds += slots_[i].rword.load() == kCached;
+  uint64_t e = ringAt(wout).load();
+  s.writerSlot = s.writerIn && ticketOf(e) == wout ? static_cast<int32_t>(slotOf(e)) : -1;
+  s.phase = h_->wout.phase.load(std::memory_order_relaxed);
   return s;
 }
 

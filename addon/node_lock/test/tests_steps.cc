@@ -54,10 +54,16 @@ bool stepsMixed(bool biased) {
       for (int k = 0; k < ops; ++k) {
         switch ((k * 7 + p) % 6) {
           case 0:  // write, polled then awaited on another thread
-            if (lock.beginWrite() != Step::kGranted)
-              CHECK(driven([&] { return lock.pollWrite(); },
-                           [&] { return lock.awaitWrite(never, nullptr); },
-                           k % 4) == Status::kGranted);
+            if (lock.beginWrite() != Step::kGranted) {
+              auto poll = [&] { return lock.pollWrite(); };
+              bool head = k % 8 < 4;  // half of them sleep until next in line, then poll
+              Status st = driven(
+                  poll, [&] { return lock.awaitWrite(never, nullptr, head); }, k % 4);
+              if (st == Status::kHead)
+                st = driven(
+                    poll, [&] { return lock.awaitWrite(never, nullptr); }, 50);
+              CHECK(st == Status::kGranted);
+            }
             h.write(), ++writes;
             lock.writeRelease();
             break;
@@ -145,8 +151,48 @@ bool triesBackOut() {
   return true;
 }
 
+// A writer further back sleeps until the one before it has its turn, then hears kHead (still
+// pending, in place) while that one holds; its grant comes at that one's release.
+bool headWakeUp() {
+  Shared s = makeShared();
+  NodeLock a = attach(s, 0), b = attach(s, 1), c = attach(s, 2);
+  CHECK(a.write() == Status::kGranted);
+  CHECK(b.beginWrite() == Step::kWaiting && b.writersAhead() == 1);
+  CHECK(c.beginWrite() == Step::kWaiting && c.writersAhead() == 2);
+  std::atomic<int> cStatus{-1};
+  std::thread waiter(
+      [&] { cStatus = static_cast<int>(c.awaitWrite(Clock::time_point::max(), nullptr, true)); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  CHECK(cStatus.load() == -1);  // a holds: c is not next yet
+  a.writeRelease();
+  until([&] { return b.pollWrite() == Step::kGranted; });
+  until([&] { return cStatus.load() != -1; }, 2000);
+  waiter.join();
+  CHECK(cStatus.load() == static_cast<int>(Status::kHead));
+  CHECK(c.writersAhead() == 1 && c.pollWrite() == Step::kWaiting);  // b still holds
+  b.writeRelease();
+  CHECK(c.pollWrite() == Step::kGranted);
+  c.writeRelease();
+  // Not asked for: no head wake-up (an untilHead-free sleeper is woken at its turn only).
+  CHECK(a.write() == Status::kGranted);
+  CHECK(b.beginWrite() == Step::kWaiting && c.beginWrite() == Step::kWaiting);
+  std::atomic<int> cPlain{-1};
+  std::thread plain(
+      [&] { cPlain = static_cast<int>(c.awaitWrite(Clock::time_point::max(), nullptr)); });
+  a.writeRelease();
+  until([&] { return b.pollWrite() == Step::kGranted; });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  CHECK(cPlain.load() == -1);
+  b.writeRelease();
+  plain.join();
+  CHECK(cPlain.load() == static_cast<int>(Status::kGranted));
+  c.writeRelease();
+  return true;
+}
+
 }  // namespace
 
+NL_TEST(head_wake_up) { return headWakeUp(); }
 NL_TEST(steps_mixed_biased) { return stepsMixed(true); }
 NL_TEST(steps_mixed_unbiased) { return stepsMixed(false); }
 NL_TEST(tries_back_out) { return triesBackOut(); }

@@ -9,6 +9,7 @@ import {
   type CounterState,
   type GlobalKind,
   type GrantEvent,
+  type LockLevel,
   type TryAnswer,
   type WindowBackend,
 } from "../window-backend.js";
@@ -67,15 +68,12 @@ export class MpiWindow implements WindowBackend {
     this.grants$ = this.grants.asObservable();
   }
 
-  /** The node lock serves this window (addon/lock/node_level.h); else the global lock. */
-  nodeLock = false;
-  /** Why the node lock does not serve it, when it was asked for (null: it does). */
-  nodeLockWhy: string | null = null;
+  /** The node lock (addon/lock/node_level.h) or the global lock, as the creation reported. */
+  lockLevel: LockLevel = { kind: "global", why: null };
 
   /** What the window's creation reported: which lock serves it. */
   served(nodeLock: boolean, why: string | null): void {
-    this.nodeLock = nodeLock;
-    this.nodeLockWhy = nodeLock ? null : why;
+    this.lockLevel = nodeLock ? { kind: "node", why: null } : { kind: "global", why };
   }
 
   /** A Granted or Withdrawn completion of this window, from the progress thread. */

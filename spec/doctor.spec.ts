@@ -41,7 +41,7 @@ describe("mpilock doctor", () => {
     const f = r.ranks[0]!;
     expect(f.launcher.name).toBe("none");
     expect(f.runtime.ranksPerNode).toBe(1);
-    expect(f.runtime.nodePath).toBe("not available in this version");
+    expect(f.runtime.nodePath).toBe("not used (one rank, in-process)");
     // The addon loads MPI even alone: the level MPI_Init_thread gave.
     expect(["funneled", "serialized", "multiple"]).toContain(f.runtime.threadLevel);
     expect(f.bench!.reads).toBeGreaterThan(0);
@@ -75,6 +75,8 @@ describe("mpilock doctor", () => {
         expect(f.launcher).toMatchObject({ name: "mpirun (Open MPI)", mpi: "openmpi" });
         expect(f.runtime.library).toMatch(/^Open MPI/);
         expect(f.runtime.ranksPerNode).toBe(3);
+        // One node: the node lock serves, whatever one-sided component the windows use.
+        expect(f.runtime.nodePath).toBe("node lock in a POSIX shared-memory segment");
         expect(f.bench!.writes).toBeGreaterThan(0);
         expect(["funneled", "serialized", "multiple"]).toContain(f.runtime.threadLevel);
         // A single component asked for is the one in use; otherwise MPI's own choice.
@@ -101,7 +103,14 @@ describe("mpilock doctor", () => {
       expect(f.launcher).toMatchObject({ name: "mpiexec (Hydra)", mpi: "mpich" });
       expect(f.runtime.library).toMatch(/^MPICH/);
       expect(f.runtime.ranksPerNode).toBe(2);
+      expect(f.runtime.nodePath).toBe("node lock in a POSIX shared-memory segment");
     }
+  });
+
+  it("MPILOCK_NODE_LOCK=0: the global lock serves, and the doctor says why", async () => {
+    const r = await doctor(openmpi(2), { MPILOCK_NODE_LOCK: "0" });
+    expect(r.code, r.stdout).toBe(0);
+    for (const f of r.ranks) expect(f.runtime.nodePath).toBe("not used (turned off)");
   });
 
   it("an addon of the other MPI than the launcher's: coded mismatch, exit 1", async () => {

@@ -28,6 +28,10 @@ const TESTS = [
   "cancel_after_grant",
   "cancel_stress",
   "killed_while_sleeping",
+  "steps_mixed_biased",
+  "steps_mixed_unbiased",
+  "tries_back_out",
+  "head_wake_up",
 ];
 
 const SANITIZER_ENV = {

@@ -1,6 +1,58 @@
 #include "collectives/window_ops.h"
 
+#include <sys/stat.h>
+
+#include <cstring>
+
 namespace mpilock {
+
+namespace {
+// The pid namespace of this process (its inode), 0 when /proc does not say.
+int64_t pidNamespace() {
+  struct stat st {};
+  return stat("/proc/self/ns/pid", &st) == 0 ? static_cast<int64_t>(st.st_ino) : 0;
+}
+}  // namespace
+
+// Every rank takes part in both collectives below whatever it decides: the node's first rank
+// makes the segment, the others map it, and the vote in step() decides for all of them.
+void CreateWindowOp::planNodeLock(int rank, int size) {
+  MPI_Comm node = MPI_COMM_NULL;
+  if (MPI_Comm_split_type(comm_, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, &node) != MPI_SUCCESS) {
+    plan_.why = "MPI_Comm_split_type failed";
+    return;
+  }
+  int nodeSize = 0, nodeRank = 0;
+  MPI_Comm_size(node, &nodeSize);
+  MPI_Comm_rank(node, &nodeRank);
+  if (nodeSize != size) {
+    plan_.why = "the ranks are on more than one node";
+    MPI_Comm_free(&node);
+    return;
+  }
+  size_t bytes = (node::regionBytes(static_cast<uint32_t>(size)) + 4095) & ~size_t{4095};
+  char name[64] = {0};
+  std::string error;
+  std::unique_ptr<NodeSegment> created;
+  if (nodeRank == 0 && nodeLock_) {
+    created = NodeSegment::create(bytes, error);
+    if (created) std::snprintf(name, sizeof name, "%s", created->name().c_str());
+  }
+  MPI_Bcast(name, sizeof name, MPI_CHAR, 0, node);
+  MPI_Comm_free(&node);
+  std::unique_ptr<NodeSegment> segment = std::move(created);
+  if (nodeRank != 0 && nodeLock_ && name[0] != 0) segment = NodeSegment::open(name, bytes, error);
+  if (!segment) {
+    plan_.why = nodeLock_ ? "no shared memory: " + error : "";
+    return;
+  }
+  try {  // slot == rank: split with the rank as key
+    plan_.level = std::make_unique<NodeLevel>(std::move(segment), static_cast<uint32_t>(size),
+                                              static_cast<uint32_t>(nodeRank), node::Options{});
+  } catch (const std::exception& e) {
+    plan_.why = e.what();
+  }
+}
 
 bool CreateWindowOp::step() {
   int done = 0;
@@ -30,20 +82,41 @@ bool CreateWindowOp::step() {
     for (int i = 0; i < kWindowSlots; ++i) base_[i] = 0;
     MPI_Win_lock_all(MPI_MODE_NOCHECK, win_);
     MPI_Win_sync(win_);
-    // Nobody touches the counters before the master has zeroed them.
-    error_ = MPI_Ibarrier(comm_, &request_);
+    int size = 1;
+    MPI_Comm_size(comm_, &size);
+    planNodeLock(rank, size);
+    int64_t pidns = pidNamespace();
+    votes_[0] = plan_.level ? 1 : 0;
+    votes_[1] = pidns;
+    votes_[2] = -pidns;
+    // Nobody touches the counters before the master has zeroed them, nor the node lock
+    // before every rank mapped it; and all of them use it or none.
+    error_ = MPI_Iallreduce(votes_, agreed_, 3, MPI_INT64_T, MPI_MIN, comm_, &request_);
     if (error_ != MPI_SUCCESS) return true;
     stage_ = 2;
   }
   error_ = MPI_Test(&request_, &done, MPI_STATUS_IGNORE);
   if (error_ != MPI_SUCCESS) return true;
   if (!done) return false;
-  adopt_(std::make_unique<LockWindow>(comm_, win_, master_, base_, biasedReads_));
+  if (agreed_[0] == 1) {
+    plan_.level->segmentMapped();  // by every rank: unlink it
+    // Dead slots are told by pid: only where every rank sees the same pids.
+    if (agreed_[1] != -agreed_[2] || agreed_[1] == 0) plan_.level->noReclaim();
+  } else {
+    if (plan_.level) plan_.why = "another rank could not map the node's shared memory";
+    plan_.level.reset();
+  }
+  NodePlan plan;
+  plan.level = std::move(plan_.level);
+  adopt_(std::make_unique<LockWindow>(comm_, win_, master_, base_, biasedReads_), std::move(plan));
   return true;
 }
 
 Completion CreateWindowOp::result() {
-  return windowStepDone(Completion::Type::kWindowCreated, token_, id_, error_);
+  Completion c = windowStepDone(Completion::Type::kWindowCreated, token_, id_, error_);
+  c.low = agreed_[0] == 1 ? 1 : 0;  // the node lock serves this window
+  if (c.type == Completion::Type::kWindowCreated && c.low == 0) c.text = plan_.why;
+  return c;
 }
 
 bool FreeWindowOp::step() {

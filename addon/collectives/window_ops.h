@@ -7,19 +7,28 @@
 
 #include "collectives/collective_ops.h"
 #include "lock/lock_window.h"
+#include "lock/node_level.h"
 
 namespace mpilock {
 
+// What the window's ranks agreed on for a node lock (node_level.h): made when every rank
+// of the communicator is on one node and each mapped the node's segment.
+struct NodePlan {
+  std::unique_ptr<NodeLevel> level;  // null: the global lock alone serves
+  std::string why;                   // why there is none ("" when none was asked for)
+};
+
 class CreateWindowOp : public CollectiveOp {
  public:
-  using Adopt = std::function<void(std::unique_ptr<LockWindow>)>;
+  using Adopt = std::function<void(std::unique_ptr<LockWindow>, NodePlan)>;
   CreateWindowOp(uint32_t token, int32_t id, MPI_Comm parent, int master, bool biasedReads,
-                 Adopt adopt)
+                 bool nodeLock, Adopt adopt)
       : token_(token),
         id_(id),
         parent_(parent),
         master_(master),
         biasedReads_(biasedReads),
+        nodeLock_(nodeLock),
         adopt_(std::move(adopt)) {}
   bool step() override;
   Completion result() override;
@@ -30,7 +39,11 @@ class CreateWindowOp : public CollectiveOp {
   MPI_Comm parent_;  // duplicated: the controller's communicator is its own
   int master_;
   bool biasedReads_;
+  bool nodeLock_;
   Adopt adopt_;
+  void planNodeLock(int rank, int size);  // blocking, right after the window's allocation
+  NodePlan plan_;
+  int64_t votes_[3] = {0, 0, 0}, agreed_[3] = {0, 0, 0};  // mapped, pid namespace (min, -max)
   int stage_ = 0;
   MPI_Comm comm_ = MPI_COMM_NULL;
   MPI_Win win_ = MPI_WIN_NULL;

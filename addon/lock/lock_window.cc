@@ -202,6 +202,7 @@ bool LockWindow::busy() const {
 }
 
 void LockWindow::releaseEverything() {
+  if (node_) node_->releaseEverything();  // waits for a waiter thread to give its request up
   if (read_.state == State::kCached) readEnd(ReadBias::Clock::now(), false);
   if (read_.state == State::kHeld) readEnd(ReadBias::Clock::now(), false);
   endWrite(false);

@@ -4,7 +4,9 @@
 // Every method must be called with the runtime's MPI mutex held.
 #pragma once
 #include <cstdint>
+#include <memory>
 
+#include "lock/node_level.h"
 #include "lock/phase_fair_lock.h"
 #include "lock/read_bias.h"
 #include "lock/window_atomics.h"
@@ -56,6 +58,11 @@ class LockWindow {
   bool watchCached(ReadBias::Clock::time_point now);
   void releaseEverything();  // at shutdown: withdraw what is pending, end what is held
 
+  // The node lock that serves this window's requests instead of the counters, when every
+  // rank is on one node (node_level.h); null otherwise. Shared with the JavaScript thread.
+  void setNodeLevel(std::shared_ptr<NodeLevel> level) { node_ = std::move(level); }
+  const std::shared_ptr<NodeLevel>& nodeLevel() const { return node_; }
+
   MPI_Comm comm() const { return comm_; }
   MPI_Win win() const { return win_; }
   int master() const { return master_; }
@@ -90,6 +97,7 @@ class LockWindow {
   ReadBias::Clock::time_point cachedSince_{};
   bool revokedForThisWrite_ = false;
   Slot read_, write_;
+  std::shared_ptr<NodeLevel> node_;
 };
 
 }  // namespace mpilock

@@ -53,6 +53,10 @@ Napi::Object toObject(Napi::Env env, Completion& c) {
     case Completion::Type::kError:
       o.Set("message", c.text);
       break;
+    case Completion::Type::kWindowCreated:  // low: 1 when the node lock serves the window
+      o.Set("nodeLock", c.low == 1);
+      o.Set("message", c.text);  // why not, when it was asked for
+      break;
     case Completion::Type::kBroadcast:
       if (c.payload) {
         auto* bytes = c.payload.release();
@@ -100,6 +104,8 @@ Napi::Value Start(const Napi::CallbackInfo& info) {
   options.idleProgress = micros("idleProgressUs", options.idleProgress);
   Napi::Value bias = opts.Get("biasedReads");
   if (bias.IsBoolean()) options.biasedReads = bias.As<Napi::Boolean>();
+  Napi::Value nodeLock = opts.Get("nodeLock");
+  if (nodeLock.IsBoolean()) options.nodeLock = nodeLock.As<Napi::Boolean>();
   deliveries = Napi::ThreadSafeFunction::New(env, info[0].As<Napi::Function>(), "mpilock", 0, 1);
   deliveries.Ref(env);  // until the init completion arrives
   keptAlive = true;

@@ -144,41 +144,58 @@ void NodeLock::finishWithdrawal(uint32_t slot) {
 
 Status NodeLock::read(Clock::time_point deadline, CancelToken* token) {
   if (token && token->cancelled.load()) return Status::kCancelled;
+  if (beginRead() == Step::kGranted) return Status::kGranted;
+  return awaitRead(deadline, token);
+}
+
+Step NodeLock::beginRead() {
   Slot& me = slotAt(slot_);
   uint32_t v = me.rword.load();
   if (v == kCached && me.rword.compare_exchange_strong(v, kHold)) {
     Stats::bump(stats_.cachedReads);
-    return Status::kGranted;
+    return Step::kGranted;
   }
   if ((v & kStateMask) == kReadCancelled &&
       me.rword.compare_exchange_strong(v, kWaiting | (v & kWriterBits))) {
     readArrival_ = h_->wout.v.load();
-    return readWait(v & kWriterBits, deadline, token);  // same place in the phase again
+    readBits_ = v & kWriterBits;  // the same place in the phase again
+    return pollRead();
   }
   uint32_t bits = h_->rin.v.fetch_add(kReaderInc) & kWriterBits;
   if (bits == 0) {
     me.rword.store(kHold);
-    return Status::kGranted;
+    return Step::kGranted;
   }
   readArrival_ = h_->wout.v.load();
+  readBits_ = bits;
   h_->readWaiters.v.fetch_add(1);
   me.rword.store(kWaiting | bits);
-  return readWait(bits, deadline, token);
+  return pollRead();
 }
 
-Status NodeLock::readWait(uint32_t bits, Clock::time_point deadline, CancelToken* token) {
+Step NodeLock::pollRead() {
+  if ((h_->rin.v.load() & kWriterBits) == readBits_) return Step::kWaiting;
+  grantRead();
+  return Step::kGranted;
+}
+
+void NodeLock::grantRead() {
+  slotAt(slot_).rword.store(kHold);  // nobody else changes a kWaiting word
+  Stats::atLeast(stats_.maxReadWaitWrites, h_->wout.v.load() - readArrival_);
+  h_->readWaiters.v.fetch_sub(1);
+}
+
+Status NodeLock::awaitRead(Clock::time_point deadline, CancelToken* token) {
   Slot& me = slotAt(slot_);
+  uint32_t bits = readBits_;
   Status st = await(
       me.read, [&] { return (h_->rin.v.load() & kWriterBits) != bits; }, deadline, token);
   if (token) token->waitingOn.store(nullptr);
   if (st != Status::kGranted) {
-    cancelBlockedRead(me, bits);
-    Stats::bump(stats_.cancelReaderBlocked);
+    withdrawRead();
     return st;
   }
-  me.rword.store(kHold);  // nobody else changes a kWaiting word
-  Stats::atLeast(stats_.maxReadWaitWrites, h_->wout.v.load() - readArrival_);
-  h_->readWaiters.v.fetch_sub(1);
+  grantRead();
   if (token && token->cancelled.load()) {
     Stats::bump(stats_.cancelAfterGrant);
     me.rword.store(kIdle);
@@ -186,6 +203,11 @@ Status NodeLock::readWait(uint32_t bits, Clock::time_point deadline, CancelToken
     return Status::kCancelled;
   }
   return Status::kGranted;
+}
+
+void NodeLock::withdrawRead() {
+  cancelBlockedRead(slotAt(slot_), readBits_);
+  Stats::bump(stats_.cancelReaderBlocked);
 }
 
 // The entry stays counted in rin; whoever sees the phase change first gives it back.
@@ -224,58 +246,98 @@ void NodeLock::readRelease() {
 
 Status NodeLock::write(Clock::time_point deadline, CancelToken* token) {
   if (token && token->cancelled.load()) return Status::kCancelled;
+  if (beginWrite() == Step::kGranted) return Status::kGranted;
+  return awaitWrite(deadline, token);
+}
+
+Step NodeLock::beginWrite() {
   Slot& me = slotAt(slot_);
+  writeStage_ = WriteStage::kTurn;
   if (me.hasTicket.load()) {
     uint32_t t = me.wticket.load();
     uint64_t e = pack(t, slot_, kWriteCancelled);
-    if (ringAt(t).compare_exchange_strong(e, pack(t, slot_, kQueued)))
-      return writeTurn(t, deadline, token);  // the cancelled ticket's place, not yet passed
+    if (ringAt(t).compare_exchange_strong(e, pack(t, slot_, kQueued))) {
+      myTicket_ = t;  // the cancelled ticket's place, not yet passed
+      return pollWrite();
+    }
   }
   uint32_t t = h_->win.v.fetch_add(1);
   me.wticket.store(t, std::memory_order_relaxed);  // read by this slot and by reclaim only
   if (!me.hasTicket.load(std::memory_order_relaxed)) me.hasTicket.store(1);
   ringAt(t).store(pack(t, slot_, kQueued));  // announce before the first check of wout
   Stats::atLeast(stats_.maxWriteWaitTurns, t - h_->wout.v.load());
-  return writeTurn(t, deadline, token);
+  myTicket_ = t;
+  return pollWrite();
 }
 
-Status NodeLock::writeTurn(uint32_t t, Clock::time_point deadline, CancelToken* token) {
-  Slot& me = slotAt(slot_);
-  Status st = await(
-      me.write, [&] { return h_->wout.v.load() == t; }, deadline, token);
-  if (st != Status::kGranted) {
-    if (token) token->waitingOn.store(nullptr);
-    cancelQueuedWrite(t, slot_);
-    return st;
-  }
+// At its turn: raise the bits (the phase flips with every writer that enters), then drain.
+void NodeLock::enterTurn() {
   // Only the turn holder touches these: ordered after the passer's wout RMW, no fence needed.
-  me.atTurn.store(1, std::memory_order_relaxed);
+  slotAt(slot_).atTurn.store(1, std::memory_order_relaxed);
   uint32_t ph = h_->wout.phase.load(std::memory_order_relaxed) ^ kPhase;
   h_->wout.phase.store(ph, std::memory_order_relaxed);
   myBits_ = kPresent | ph;
-  myTicket_ = t;
-  uint32_t target = h_->rin.v.fetch_add(myBits_) & kStateMask;
-  if (h_->rout.v.load() != target) {
-    h_->drain.store(uint64_t{target} << 32 | (slot_ + 1));
-    revokeCached();
+  drainTarget_ = h_->rin.v.fetch_add(myBits_) & kStateMask;
+  // The next writer in line may want to know now (awaitWrite's untilHead).
+  uint64_t next = ringAt(myTicket_ + 1).load();
+  if (ticketOf(next) == myTicket_ + 1 && stateOf(next) == kQueued) {
+    Entry& e = slotAt(slotOf(next)).write;
+    if (e.wantsHead.load()) wakeEntry(e);
+  }
+  if (h_->rout.v.load() == drainTarget_) return;
+  h_->drain.store(uint64_t{drainTarget_} << 32 | (slot_ + 1));
+  revokeCached();
+}
+
+Step NodeLock::pollWrite() {
+  if (writeStage_ == WriteStage::kTurn) {
+    if (h_->wout.v.load() != myTicket_) return Step::kWaiting;
+    enterTurn();
+    writeStage_ = WriteStage::kDrain;
+  }
+  if (h_->rout.v.load() != drainTarget_) return Step::kWaiting;
+  if (h_->drain.load() != 0) h_->drain.store(0);
+  writeStage_ = WriteStage::kNone;
+  return Step::kGranted;
+}
+
+uint32_t NodeLock::writersAhead() const {
+  return writeStage_ == WriteStage::kTurn ? myTicket_ - h_->wout.v.load() : 0;
+}
+
+Status NodeLock::awaitWrite(Clock::time_point deadline, CancelToken* token, bool untilHead) {
+  Slot& me = slotAt(slot_);
+  Status st = Status::kGranted;
+  if (writeStage_ == WriteStage::kTurn) {
+    uint32_t t = myTicket_;
+    // wantsHead before the first check: a turn taken after it wakes this entry.
+    if (untilHead) me.write.wantsHead.store(1);
+    st = await(
+        me.write,
+        [&] {
+          uint32_t ahead = t - h_->wout.v.load();
+          return ahead == 0 || (untilHead && ahead == 1);
+        },
+        deadline, token);
+    if (untilHead) me.write.wantsHead.store(0);
+    if (st == Status::kGranted && h_->wout.v.load() != t) {
+      if (token) token->waitingOn.store(nullptr);
+      return Status::kHead;  // still pending, in the same place
+    }
+    if (st == Status::kGranted) enterTurn(), writeStage_ = WriteStage::kDrain;
+  }
+  if (st == Status::kGranted && writeStage_ == WriteStage::kDrain) {
+    uint32_t target = drainTarget_;
     st = await(
         me.write, [&] { return h_->rout.v.load() == target; }, deadline, token);
-    if (st != Status::kGranted) {
-      // Withdrawn mid-drain: the call returns now, but the bits stay up until the readers
-      // ahead have left (the last of them finishes the release). Dropping them now would let
-      // the next writer raise the very bits that readers blocked one phase ago still wait to
-      // see change (model/node_lock.pml found that ABA).
-      if (token) token->waitingOn.store(nullptr);
-      Stats::bump(stats_.cancelWriterAtTurn);
-      uint64_t w = uint64_t{target} << 32 | kDrainWithdrawn | (slot_ + 1);
-      h_->drain.store(w);
-      if (h_->rout.v.load() == target && h_->drain.compare_exchange_strong(w, 0))
-        finishWithdrawal(slot_);
-      return st;
-    }
-    h_->drain.store(0);
   }
   if (token) token->waitingOn.store(nullptr);
+  if (st != Status::kGranted) {
+    withdrawWrite();
+    return st;
+  }
+  if (h_->drain.load() != 0) h_->drain.store(0);
+  writeStage_ = WriteStage::kNone;
   if (token && token->cancelled.load()) {
     Stats::bump(stats_.cancelAfterGrant);
     writeRelease();
@@ -284,72 +346,22 @@ Status NodeLock::writeTurn(uint32_t t, Clock::time_point deadline, CancelToken* 
   return Status::kGranted;
 }
 
-// Mark the ticket cancelled; if its turn came meanwhile, pass it on (a CAS with the passer).
-void NodeLock::cancelQueuedWrite(uint32_t t, uint32_t slot) {
-  uint64_t q = pack(t, slot, kQueued);
-  ringAt(t).compare_exchange_strong(q, pack(t, slot, kWriteCancelled));
-  uint64_t c = pack(t, slot, kWriteCancelled);
-  if (h_->wout.v.load() == t && ringAt(t).compare_exchange_strong(c, pack(t, slot, kPassed))) {
-    Stats::bump(stats_.cancelWriterAtTurn);
-    passTurn(t + 1);
-    return;
-  }
-  Stats::bump(stats_.cancelWriterQueued);
+void NodeLock::withdrawWrite() {
+  if (writeStage_ == WriteStage::kTurn) cancelQueuedWrite(myTicket_, slot_);
+  if (writeStage_ == WriteStage::kDrain) withdrawDrain();
+  writeStage_ = WriteStage::kNone;
 }
 
-void NodeLock::writeRelease() {
-  releaseBits(myBits_);
-  slotAt(slot_).atTurn.store(0, std::memory_order_relaxed);
-  passTurn(myTicket_ + 1);
-}
-
-// Clear the writer bits; wake the readers they blocked, give back the cancelled ones.
-void NodeLock::releaseBits(uint32_t bits) {
-  h_->rin.v.fetch_sub(bits);
-  if (h_->readWaiters.v.load() == 0) return;
-  for (uint32_t i = 0; i < maxSlots_; ++i) {
-    Slot& s = slotAt(i);
-    uint32_t v = s.rword.load();
-    if (v == (kWaiting | bits)) {
-      wakeEntry(s.read);
-    } else if (v == (kReadCancelled | bits) && s.rword.compare_exchange_strong(v, kIdle)) {
-      h_->readWaiters.v.fetch_sub(1);
-      leaveRead();
-    }
-  }
-}
-
-// Serve ticket `next`: wake its owner if it waits; skip it if it was cancelled.
-void NodeLock::passTurn(uint32_t next) {
-  for (;; ++next) {
-    h_->wout.v.fetch_add(1);  // == next now: only the turn holder moves wout
-    uint64_t e = ringAt(next).load();
-    if (ticketOf(e) != next) return;  // not announced yet: it will see wout itself
-    if (stateOf(e) == kQueued) {
-      wakeEntry(slotAt(slotOf(e)).write);
-      return;
-    }
-    if (stateOf(e) != kWriteCancelled ||
-        !ringAt(next).compare_exchange_strong(e, pack(next, slotOf(e), kPassed)))
-      return;  // its owner took the turn back (re-adopted, or passed it on itself)
-  }
-}
-
-// A draining writer takes idle cached holds back and marks held ones for release.
-void NodeLock::revokeCached() {
-  for (uint32_t i = 0; i < maxSlots_; ++i) {
-    std::atomic<uint32_t>& w = slotAt(i).rword;
-    uint32_t v = w.load();
-    while (v == kCached || v == kHold) {
-      if (w.compare_exchange_weak(v, v == kCached ? kIdle : (kHold | kRevoke))) {
-        if (v == kCached) {
-          Stats::bump(stats_.stolenHolds);
-          leaveRead();
-        }
-        break;
-      }
-    }
-  }
+// Withdrawn mid-drain: the call returns now, but the bits stay up until the readers ahead
+// have left (the last of them finishes the release). Dropping them now would let the next
+// writer raise the very bits that readers blocked one phase ago still wait to see change
+// (model/node_lock.pml found that ABA).
+void NodeLock::withdrawDrain() {
+  Stats::bump(stats_.cancelWriterAtTurn);
+  uint64_t w = uint64_t{drainTarget_} << 32 | kDrainWithdrawn | (slot_ + 1);
+  h_->drain.store(w);
+  if (h_->rout.v.load() == drainTarget_ && h_->drain.compare_exchange_strong(w, 0))
+    finishWithdrawal(slot_);
 }
 
 }  // namespace mpilock::node

@@ -122,6 +122,7 @@ struct alignas(64) Entry {
   std::atomic<uint32_t> seq{0};        // the futex word: bumped by whoever wakes this entry
   std::atomic<uint32_t> sleeping{0};   // 1 while the owner may be in FUTEX_WAIT
   std::atomic<uint32_t> wakeCalls{0};  // FUTEX_WAKE calls made for this entry (for tests)
+  std::atomic<uint32_t> wantsHead{0};  // a writer's: wake it when it becomes next in line
 };
 
 struct alignas(64) Slot {
@@ -158,7 +159,11 @@ struct Header {
 
 size_t regionBytes(uint32_t maxSlots);
 
-enum class Status { kGranted, kTimedOut, kCancelled };
+// kHead (awaitWrite with untilHead only): not granted yet but next in line; still pending.
+enum class Status { kGranted, kTimedOut, kCancelled, kHead };
+// What the first step of a request or one poll of it found (the runtime drives requests in
+// steps: its JavaScript thread begins and polls, a waiter thread sleeps on the rest).
+enum class Step { kGranted, kWaiting };
 
 // One request's cancel handle: pass it to read()/write(), call NodeLock::cancel(token) from
 // another thread. Reusable once the call returned (reset()).
@@ -207,6 +212,9 @@ struct Snapshot {
   uint32_t readers;        // rin entries not left (holding, cached, blocked or cancelled)
   bool writerIn;           // writer bits set (draining or holding)
   uint32_t writersQueued;  // tickets not yet served
+  uint32_t cachedHolds;    // of the readers: idle cached holds (biased reads)
+  int32_t writerSlot;      // the slot at its turn (draining or holding), -1 if none
+  uint32_t phase;          // the phase bit of the current or last writer
 };
 
 class NodeLock {
@@ -220,11 +228,38 @@ class NodeLock {
   void writeRelease();
   static void cancel(CancelToken& token);
 
+  // The same requests in steps. begin*: arrive (take the reader entry or the ticket) and check
+  // once; the request then stays pending in this slot until poll* finds it granted, await*
+  // waits it out (as read()/write() do, and withdraws it when it times out or is cancelled),
+  // or withdraw* takes it back. Never waits; one pending request per kind at a time, and a
+  // pending request is driven by one thread at a time (the caller hands it over).
+  Step beginRead();
+  Step pollRead();
+  Status awaitRead(Clock::time_point deadline, CancelToken* token);
+  void withdrawRead();
+  Step beginWrite();
+  Step pollWrite();
+  // `untilHead`: return kHead (the request still pending) as soon as the writer before it has
+  // its turn: the turn holder wakes its successor then, so that the successor's caller can
+  // watch for the handover itself (the runtime's JavaScript thread polls) instead of being
+  // woken at the release, a wake-up that would then lie on the handover's path.
+  Status awaitWrite(Clock::time_point deadline, CancelToken* token, bool untilHead = false);
+  void withdrawWrite();
+  // Tickets ahead of the pending write (0: its turn came, or none pending).
+  uint32_t writersAhead() const;
+  // Take it only if it is free for the kind now (a writer: no reader in but cached holds,
+  // no writer in or queued); false changes nothing another process would wait for.
+  bool tryRead();
+  bool tryWrite();
+  // The write hold becomes a read hold with no gap (the reader entry is taken first).
+  void writeDowngrade();
+
   size_t reclaimDead();  // withdraw the entries of slots whose process is gone
   void detach();  // clears this slot's pid (the slot must be idle; a cached hold is given back)
 
   Snapshot snapshot() const;
   const Stats& stats() const { return stats_; }
+  void setReclaimEveryMs(uint32_t ms) { opt_.reclaimEveryMs = ms; }  // before any wait
   uint32_t slot() const { return slot_; }
   const Slot& slotInfo(uint32_t i) const { return slots_[i]; }  // for observers and tests
 
@@ -238,8 +273,9 @@ class NodeLock {
   void leaveRead();
   void finishWithdrawal(uint32_t slot);
   void cancelBlockedRead(Slot& s, uint32_t bits);
-  Status readWait(uint32_t bits, Clock::time_point deadline, CancelToken* token);
-  Status writeTurn(uint32_t ticket, Clock::time_point deadline, CancelToken* token);
+  void grantRead();
+  void enterTurn();
+  void withdrawDrain();
   void cancelQueuedWrite(uint32_t ticket, uint32_t slot);
   void releaseBits(uint32_t bits);
   void passTurn(uint32_t next);
@@ -254,7 +290,10 @@ class NodeLock {
   Options opt_;
   uint32_t myBits_ = 0;
   uint32_t myTicket_ = 0;
-  uint32_t readArrival_ = 0;          // wout when the current blocked read arrived
+  uint32_t readArrival_ = 0;  // wout when the current blocked read arrived
+  uint32_t readBits_ = 0;     // the writer bits the pending read waits to see change
+  enum class WriteStage { kNone, kTurn, kDrain } writeStage_ = WriteStage::kNone;
+  uint32_t drainTarget_ = 0;          // rout the draining writer waits for
   Clock::time_point noCacheUntil_{};  // a revoked slot caches nothing until then
   bool inhibited_ = false;
   Stats stats_;

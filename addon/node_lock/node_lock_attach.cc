@@ -84,30 +84,30 @@ size_t NodeLock::reclaimDead() {
   return n;
 }
 
-// What the dead owner would have done: withdraw a waiting read or write, release a hold.
+// What the dead owner would have done with what it waited for: withdraw a waiting read or
+// write, give a cached (unused) read hold back. A hold it had is never handed on: what the
+// lock protects may be half-written (the job ends through MPI, as with the global lock).
 void NodeLock::reclaimSlot(uint32_t i) {
   Slot& s = slotAt(i);
   uint32_t v = s.rword.load();
   uint32_t state = v & kStateMask, bits = v & kWriterBits;
   if (state == kWaiting || state == kReadCancelled) {
     cancelBlockedRead(s, bits);
-  } else if ((state & ~kRevoke) == kHold || state == kCached) {
+  } else if (state == kCached) {
     if (s.rword.compare_exchange_strong(v, kIdle)) leaveRead();
   }
   if (!s.hasTicket.load()) return;
   uint32_t t = s.wticket.load();
   uint64_t e = ringAt(t).load();
   if (ticketOf(e) != t || slotOf(e) != i) return;
-  if (s.atTurn.load() && h_->wout.v.load() == t) {  // draining or holding: release it
+  if (s.atTurn.load() && h_->wout.v.load() == t) {  // draining: withdraw; holding: keep
     uint64_t d = h_->drain.load();
-    if (d != 0 && drainSlot(d) == i) {
-      if (d & kDrainWithdrawn) return;  // withdrawn: the last reader ahead finishes it
-      h_->drain.store(0);
-    }
-    uint32_t held = h_->rin.v.load() & kWriterBits;
-    if (held) releaseBits(held);
-    s.atTurn.store(0);
-    passTurn(t + 1);
+    if (d == 0 || drainSlot(d) != i || (d & kDrainWithdrawn)) return;
+    uint64_t w = d | kDrainWithdrawn;  // as a writer withdrawn mid-drain (withdrawDrain)
+    if (!h_->drain.compare_exchange_strong(d, w)) return;
+    if (h_->rout.v.load() == static_cast<uint32_t>(w >> 32) &&
+        h_->drain.compare_exchange_strong(w, 0))
+      finishWithdrawal(i);
   } else if (stateOf(e) == kQueued || stateOf(e) == kWriteCancelled) {
     cancelQueuedWrite(t, i);
   }
@@ -125,7 +125,13 @@ Snapshot NodeLock::snapshot() const {
   Snapshot s;
   s.readers = ((rin & kStateMask) - rout) / kReaderInc;
   s.writerIn = (rin & kPresent) != 0;
-  s.writersQueued = h_->win.v.load() - h_->wout.v.load();
+  uint32_t wout = h_->wout.v.load();
+  s.writersQueued = h_->win.v.load() - wout;
+  s.cachedHolds = 0;
+  for (uint32_t i = 0; i < maxSlots_; ++i) s.cachedHolds += slots_[i].rword.load() == kCached;
+  uint64_t e = ringAt(wout).load();
+  s.writerSlot = s.writerIn && ticketOf(e) == wout ? static_cast<int32_t>(slotOf(e)) : -1;
+  s.phase = h_->wout.phase.load(std::memory_order_relaxed);
   return s;
 }
 

@@ -16,7 +16,7 @@ enum class LockKind : int32_t {
 // What the progress thread reports (Completion::type), with the fields each fills in.
 enum class CompletionType : int32_t {
   kInit = 0,           // token; rank, size, threadLevel, library, oneSided
-  kWindowCreated = 1,  // token, window
+  kWindowCreated = 1,  // token, window; low: 1 when the node lock serves it, text: why not
   kWindowFreed = 2,    // token, window
   kGranted = 3,        // window, lockKind, seq
   kWithdrawn = 4,      // window, lockKind, seq
@@ -30,6 +30,7 @@ enum class CompletionType : int32_t {
   kSlotsCreated = 12,  // token, window (the slot window's id)
   kSlotsFreed = 13,    // token, window (the slot window's id)
   kFetched = 14,       // token, window, low: the slot's value before the fetch-and-add
+  kHead = 15,          // window, lockKind, seq: next in line; the caller polls it (pollLock)
 };
 
 // What beginLock, tryLock and pollLock answer at once.

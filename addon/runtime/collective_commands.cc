@@ -12,11 +12,21 @@ void ProgressThread::createWindow(uint32_t token, int32_t id, int master, int32_
   post([this, token, id, master, comm] {
     MPI_Comm parent = comms_.find(comm);
     if (parent == MPI_COMM_NULL) return gone(token, comm, "communicator");
+    auto adopt = [this, id](std::unique_ptr<LockWindow> window, NodePlan plan) {
+      if (plan.level) {
+        plan.level->setReport([this, id](Completion::Type type, LockKind kind, uint32_t seq) {
+          deliverNow(type, id, kind, seq);
+        });
+        std::shared_ptr<NodeLevel> level = std::move(plan.level);
+        window->setNodeLevel(level);
+        std::lock_guard<std::mutex> g(nodeMutex_);
+        nodeLevels_[id] = level;
+      }
+      windows_[id].window = std::move(window);
+    };
     queueBlocking(creationOps_,
                   std::make_unique<CreateWindowOp>(token, id, parent, master, options_.biasedReads,
-                                                   [this, id](std::unique_ptr<LockWindow> window) {
-                                                     windows_[id].window = std::move(window);
-                                                   }));
+                                                   options_.nodeLock, adopt));
   });
 }
 

@@ -24,15 +24,20 @@ std::chrono::microseconds ProgressThread::sampleDue(std::chrono::steady_clock::t
     if (entry.sampleEvery.count() == 0) continue;
     if (now >= entry.nextSample) {
       LockWindow& w = *entry.window;
-      int64_t counters[kCounterCount];
-      WindowAtomics(w.win(), w.master()).loadAll(counters);  // one round trip
-      LockState s = decodeState(counters);
       Completion c{Completion::Type::kCounters};
       c.window = id;
-      c.state[0] = s.readers;
-      c.state[1] = s.writer;
-      c.state[2] = s.writersQueued;
-      c.state[3] = s.phase;
+      if (const auto& node = w.nodeLevel()) {
+        NodeLevel::Sample s = node->sample();  // the node lock serves it: its words
+        c.state[0] = s.readers, c.state[1] = s.writer, c.state[2] = s.queued, c.state[3] = s.phase;
+      } else {
+        int64_t counters[kCounterCount];
+        WindowAtomics(w.win(), w.master()).loadAll(counters);  // one round trip
+        LockState s = decodeState(counters);
+        c.state[0] = s.readers;
+        c.state[1] = s.writer;
+        c.state[2] = s.writersQueued;
+        c.state[3] = s.phase;
+      }
       outbox_.push_back(std::move(c));
       entry.nextSample = now + entry.sampleEvery;
     }

@@ -1,6 +1,7 @@
-// The lock fast path. The JavaScript thread begins, tries and ends lock requests itself
-// under the MPI mutex when MPI is SERIALIZED and the mutex is free (one remote atomic, no
-// thread hop); otherwise the progress thread does it and reports the outcome.
+// The lock fast path. A window served by the node lock (lock/node_level.h) goes there, with
+// no MPI call and no MPI mutex. Otherwise the JavaScript thread begins, tries and ends lock
+// requests itself under the MPI mutex when MPI is SERIALIZED and the mutex is free (one remote
+// atomic, no thread hop); otherwise the progress thread does it and reports the outcome.
 #include <thread>
 
 #include "runtime/progress_thread.h"
@@ -9,6 +10,7 @@ namespace mpilock {
 
 ProgressThread::Pending ProgressThread::beginLock(int32_t id, LockKind kind, uint32_t seq,
                                                   bool jsPolls) {
+  if (auto node = nodeLevel(id)) return node->begin(kind, seq, jsPolls);
   std::unique_lock<std::mutex> lock(mpi_, std::defer_lock);
   if (lockQuickly(lock)) {
     if (LockWindow* w = lockWindow(id)) {
@@ -46,6 +48,7 @@ void ProgressThread::report(Completion::Type type, int32_t window, LockKind kind
 }
 
 ProgressThread::Pending ProgressThread::tryLock(int32_t id, LockKind kind, uint32_t seq) {
+  if (auto node = nodeLevel(id)) return node->tryBegin(kind, seq);
   std::unique_lock<std::mutex> lock(mpi_, std::defer_lock);
   if (lockQuickly(lock)) {
     LockWindow* w = lockWindow(id);
@@ -74,6 +77,7 @@ ProgressThread::Pending ProgressThread::tryLock(int32_t id, LockKind kind, uint3
 
 ProgressThread::Pending ProgressThread::pollLock(int32_t id, LockKind kind, uint32_t seq,
                                                  bool handOver) {
+  if (auto node = nodeLevel(id)) return node->poll(kind, seq, handOver);
   std::unique_lock<std::mutex> lock(mpi_, std::defer_lock);
   if (handOver) {
     lock.lock();
@@ -90,6 +94,7 @@ ProgressThread::Pending ProgressThread::pollLock(int32_t id, LockKind kind, uint
 }
 
 void ProgressThread::endLock(int32_t id, LockKind kind, bool downgrade) {
+  if (auto node = nodeLevel(id)) return node->end(kind, downgrade);
   auto end = [this, id, kind, downgrade] {
     LockWindow* w = lockWindow(id);
     if (w == nullptr) return false;
@@ -112,6 +117,7 @@ void ProgressThread::endLock(int32_t id, LockKind kind, bool downgrade) {
 }
 
 void ProgressThread::withdrawLock(int32_t id, LockKind kind, uint32_t seq) {
+  if (auto node = nodeLevel(id)) return node->withdraw(kind, seq);
   post([this, id, kind, seq] {
     std::lock_guard<std::mutex> lock(mpi_);
     LockWindow* w = lockWindow(id);

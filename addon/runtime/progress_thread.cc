@@ -64,6 +64,10 @@ bool ProgressThread::pollOnce() {
     bool freed = !outbox_.empty() && before != outbox_.size() &&
                  outbox_.back().type == Completion::Type::kWindowFreed &&
                  outbox_.back().window == it->first;
+    if (freed) {
+      std::lock_guard<std::mutex> g(nodeMutex_);
+      nodeLevels_.erase(it->first);
+    }
     it = freed ? windows_.erase(it) : std::next(it);
   }
   return progressed;
@@ -76,6 +80,22 @@ bool ProgressThread::active() const {
     if (!entry.ops.empty() || entry.window->busy()) return true;
   }
   return false;
+}
+
+std::shared_ptr<NodeLevel> ProgressThread::nodeLevel(int32_t id) {
+  std::lock_guard<std::mutex> g(nodeMutex_);
+  auto it = nodeLevels_.find(id);
+  return it == nodeLevels_.end() ? nullptr : it->second;
+}
+
+void ProgressThread::deliverNow(Completion::Type type, int32_t window, LockKind kind,
+                                uint32_t seq) {
+  CompletionBatch batch;
+  batch.emplace_back(type);
+  batch.back().window = window;
+  batch.back().lockKind = kind;
+  batch.back().seq = seq;
+  if (deliver_) deliver_(std::move(batch));
 }
 
 void ProgressThread::deliver() {

@@ -38,6 +38,8 @@ struct ProgressOptions {
   std::chrono::microseconds idleProgress{1000};
   // Keep a rank's read hold after its last local reader (read_bias.h).
   bool biasedReads = false;
+  // Serve windows whose ranks share one node with the node lock (lock/node_level.h).
+  bool nodeLock = true;
 };
 
 class ProgressThread {
@@ -109,6 +111,10 @@ class ProgressThread {
   // The window `id` (nullptr when unknown or freed) and its lock.
   Entry* entry(int32_t id);
   LockWindow* lockWindow(int32_t id);
+  // The node lock of window `id` (null when the global lock serves it); no MPI mutex needed.
+  std::shared_ptr<NodeLevel> nodeLevel(int32_t id);
+  // Delivers one lock completion at once, from any thread (the node lock's waiters).
+  void deliverNow(Completion::Type type, int32_t window, LockKind kind, uint32_t seq);
   // Takes the MPI mutex if it is free within a few tries (the thread holds it only
   // for non-blocking calls); false when contended or FUNNELED.
   bool lockQuickly(std::unique_lock<std::mutex>& lock);
@@ -157,6 +163,8 @@ class ProgressThread {
   int rank_ = 0, size_ = 1;
   BlockingTurns turns_;  // before the ops' queues: they leave it when destroyed
   std::map<int32_t, Entry> windows_;
+  std::mutex nodeMutex_;  // guards nodeLevels_ only
+  std::map<int32_t, std::shared_ptr<NodeLevel>> nodeLevels_;
   SlotWindows slots_;
   Communicators comms_;
   // Making and freeing communicators and windows: one queue, so each rank runs their

@@ -101,6 +101,13 @@ export interface SyncOptions {
    */
   readBias?: boolean;
   /**
+   * Process: serve a controller whose ranks are all on one node with the node lock (lock
+   * state in a shared-memory segment of the node: no MPI call on the lock path, waiters
+   * sleep on a futex and are woken in turn, reads biased). Ranks on several nodes always
+   * use the global lock. Default true. `MPILOCK_NODE_LOCK`.
+   */
+  nodeLock?: boolean;
+  /**
    * How many independent readers-writer locks the controller has: `ctrl.lock(i)` for
    * `i` below it, or `ctrl.lock(name)`; `ctrl.read()` and `write()` are `ctrl.lock(0)`'s.
    * The same on every rank. Default 1.
@@ -118,6 +125,8 @@ export interface ProgressOptions {
   idleProgressUs: number;
   /** Biased reads (the `readBias` setting). */
   biasedReads: boolean;
+  /** The node lock (the `nodeLock` setting). */
+  nodeLock: boolean;
 }
 
 /** The options of one controller, checked, with defaults filled in. */

@@ -14,6 +14,7 @@ export interface ProcessSettings {
   maxBackoffUs: number;
   idleProgressUs: number;
   readBias: boolean;
+  nodeLock: boolean;
   signal: "USR2" | "off";
   runtimeDir: string | undefined;
 }
@@ -157,6 +158,16 @@ export const configTable: { readonly [K in SettingName]: ConfigEntry<K> } = {
     default: false,
     shown: "off",
     doc: "Biased reads: a rank keeps its global read hold after its last local reader until a writer asks (revoking it needs every rank to make MPI progress, which sleeping ranks do not under emulated atomics).",
+  },
+  nodeLock: {
+    name: "nodeLock",
+    variable: "MPILOCK_NODE_LOCK",
+    scope: "process",
+    option: true,
+    parser: flag(),
+    default: true,
+    shown: "on",
+    doc: "The node lock: when every rank of a controller is on one node, its lock lives in a shared-memory segment of the node (futex handover, biased reads, no MPI call); off: the global lock over MPI one-sided atomics serves every job.",
   },
   trace: {
     name: "trace",

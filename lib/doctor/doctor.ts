@@ -11,6 +11,7 @@ import {
   baseFacts,
   type BenchFacts,
   mpiVersion,
+  nodeFacts,
   type RankFacts,
   type RuntimeFacts,
   runtimeFacts,
@@ -167,6 +168,7 @@ export async function doctor(options: DoctorOptions): Promise<number> {
     process.kill(process.pid, "SIGKILL");
   }, limitMs);
   watchdog.unref();
+  runtime = { ...runtime, ...nodeFacts(ctrl.backend.lockLevel) };
   const mine: RankFacts = { ...base, rank: ctrl.rank, size: ctrl.size, runtime };
   try {
     mine.bench = await bench(ctrl, options.seconds);

@@ -7,9 +7,9 @@ import { hostname } from "node:os";
 import { launchInfo } from "../runtime/launcher.js";
 import { chooseAddon, launcherMpi, type MpiKind } from "../runtime/mpi/mpi-select.js";
 import { openRuntime } from "../runtime/runtime.js";
+import type { LockLevel } from "../runtime/window-backend.js";
 
 export const UNKNOWN = "unknown";
-export const NOT_BUILT = "not available in this version";
 
 export interface LauncherFacts {
   /** srun, mpirun (Open MPI), mpiexec (Hydra), or none (a singleton). */
@@ -90,6 +90,15 @@ export function addonFacts(env: NodeJS.ProcessEnv): RankFacts["addon"] {
   }
 }
 
+/** What serves an open controller's lock: the node lock, or why not. */
+export function nodeFacts(level: LockLevel): Pick<RuntimeFacts, "nodePath" | "futexHandover"> {
+  if (level.kind === "node") {
+    return { nodePath: "node lock in a POSIX shared-memory segment", futexHandover: "yes" };
+  }
+  const why = level.kind === "in-process" ? "one rank, in-process" : (level.why ?? "turned off");
+  return { nodePath: `not used (${why})`, futexHandover: "no" };
+}
+
 /**
  * The runtime's side. The MPI library string is the runtime's description; the thread
  * level and the one-sided component are not exposed by this version's runtime, and the
@@ -107,8 +116,9 @@ export async function runtimeFacts(): Promise<RuntimeFacts> {
     // Where MPI does not say (MPICH; Open MPI's default selection) the setting, if any.
     osc: component ?? (setting ? `not reported (setting: ${setting})` : UNKNOWN),
     ranksPerNode: info.ranksPerNode,
-    nodePath: NOT_BUILT,
-    futexHandover: NOT_BUILT,
+    // Known once a controller is open (nodeFacts).
+    nodePath: UNKNOWN,
+    futexHandover: UNKNOWN,
   };
 }
 

@@ -56,8 +56,14 @@ async function open(config: RuntimeConfig, env: Environment): Promise<Runtime> {
     }
     return new LocalRuntime(`local backend: ${reason}`, config);
   }
-  const { minBackoffUs, maxBackoffUs, idleProgressUs, readBias } = config.process;
-  const progress = { minBackoffUs, maxBackoffUs, idleProgressUs, biasedReads: readBias };
+  const { minBackoffUs, maxBackoffUs, idleProgressUs, readBias, nodeLock } = config.process;
+  const progress = {
+    minBackoffUs,
+    maxBackoffUs,
+    idleProgressUs,
+    biasedReads: readBias,
+    nodeLock,
+  };
   const mpi = await MpiRuntime.start(binding, progress, config);
   // Safety net for launchers the environment check does not know: a rank of another MPI
   // starts as a singleton of size 1.

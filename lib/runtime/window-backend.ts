@@ -35,6 +35,17 @@ export interface GrantEvent {
 export type TryAnswer = "granted" | "busy" | "withdrawing" | "pending";
 
 /**
+ * What serves a controller's lock: the node lock (every rank on one node: lock state in a
+ * shared-memory segment, futex handover), the global lock (MPI one-sided atomics on the
+ * master's counters), or one rank in-process. `why`: why not the node lock, when it was
+ * asked for.
+ */
+export interface LockLevel {
+  kind: "node" | "global" | "in-process";
+  why: string | null;
+}
+
+/**
  * One controller's share of the global lock and its collectives: a LocalWindow
  * (local/local-window.ts) for one rank, an MpiWindow (mpi/mpi-window.ts) for several. A rank holds at most
  * one global read and one global write request at a time; the scheduler shares them out.
@@ -43,6 +54,8 @@ export interface WindowBackend {
   readonly rank: number;
   readonly size: number;
   readonly master: number;
+  /** What serves this lock (known once the backend is open). */
+  readonly lockLevel: LockLevel;
   /** Outcomes of requests that `begin` did not grant at once, in order. */
   readonly grants$: Observable<GrantEvent>;
   /** true: granted now; false: a GrantEvent with this seq follows on grants$. */

@@ -9,6 +9,7 @@ export interface Facts {
     threadLevel: string;
     osc: string;
     nodePath: string;
+    futexHandover: string;
   };
   bench?: { reads: number; writes: number };
 }

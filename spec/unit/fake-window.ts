@@ -10,6 +10,7 @@ import {
   type CounterState,
   GlobalKind,
   type GrantEvent,
+  type LockLevel,
   type TryAnswer,
   type WindowBackend,
 } from "../../lib/runtime/window-backend.js";
@@ -25,6 +26,7 @@ export class FakeWindow implements WindowBackend {
   readonly rank = 0;
   readonly size = 2;
   readonly master = 0;
+  readonly lockLevel: LockLevel = { kind: "global", why: "a scripted fake" };
   private readonly grants = new Subject<GrantEvent>();
   readonly grants$: Observable<GrantEvent> = this.grants.asObservable();
   /** Every call, in order: "begin read", "end write downgrade", "withdraw write", ... */

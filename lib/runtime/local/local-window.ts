@@ -4,6 +4,7 @@ import {
   type CounterState,
   GlobalKind,
   type GrantEvent,
+  type LockLevel,
   type TryAnswer,
   type WindowBackend,
 } from "../window-backend.js";
@@ -18,6 +19,7 @@ export class LocalWindow implements WindowBackend {
   readonly rank = 0;
   readonly size = 1;
   readonly master = 0;
+  readonly lockLevel: LockLevel = { kind: "in-process", why: "one rank" };
   private readonly grants = new Subject<GrantEvent>();
   readonly grants$: Observable<GrantEvent> = this.grants.asObservable();
   private readonly held = [false, false];

@@ -145,9 +145,12 @@ export class MpiRuntime implements Runtime, CommService, WindowRuntime {
       this.windows.get(completion.window)?.sampled(completion.state!);
       return;
     }
-    if (!this.given.delete(completion.token)) {
-      if (--this.awaited === 0) this.binding.keepAlive(false);
+    // Next in line (node lock): poll it now; its grant or withdrawal is still to come.
+    if (type === CompletionType.Head) {
+      this.windows.get(completion.window)?.head(completion.kind, completion.seq);
+      return;
     }
+    if (!this.given.delete(completion.token)) this.settled();
     if (type === CompletionType.Granted || type === CompletionType.Withdrawn) {
       const granted = type === CompletionType.Granted;
       this.windows.get(completion.window)?.granted(completion.kind, completion.seq, granted);
@@ -165,6 +168,11 @@ export class MpiRuntime implements Runtime, CommService, WindowRuntime {
   /** Stops waiting for the completion of `token` (it may never come): the process may end. */
   giveUp(token: number): void {
     this.given.add(token);
+    if (--this.awaited === 0) this.binding.keepAlive(false);
+  }
+
+  /** One completion JavaScript waited for came, or will not come (settled in JavaScript). */
+  settled(): void {
     if (--this.awaited === 0) this.binding.keepAlive(false);
   }
 
@@ -225,7 +233,8 @@ export class MpiRuntime implements Runtime, CommService, WindowRuntime {
     const window = new MpiWindow(this, id, master, comm.rank, comm.size, settings);
     this.windows.set(id, window);
     try {
-      await this.run((token) => this.binding.createWindow(token, id, master, comm.id));
+      const made = await this.run((token) => this.binding.createWindow(token, id, master, comm.id));
+      window.served(made.nodeLock === true, made.message || null);
     } catch (error) {
       this.windows.delete(id);
       throw error;

@@ -9,6 +9,7 @@ import {
   type CounterState,
   type GlobalKind,
   type GrantEvent,
+  type LockLevel,
   type TryAnswer,
   type WindowBackend,
 } from "../window-backend.js";
@@ -20,6 +21,8 @@ export interface WindowRuntime extends SlotRuntime {
   readonly abandoned: Set<number>;
   /** Counts one completion that JavaScript now waits for. */
   expectCompletion(): void;
+  /** The completion counted by expectCompletion() will not come: it was settled here. */
+  settled(): void;
   /** Stops waiting for the completion of `token`. */
   giveUp(token: number): void;
   /** Starts a token-addressed operation and resolves with its completion. */
@@ -45,6 +48,10 @@ export class MpiWindow implements WindowBackend {
   private readonly inFlight = new Set<number>();
   /** The seq this thread polls, per kind (-1: none). */
   private readonly spinning = [-1, -1];
+  /** Per kind: the polled request was handed over before (its completion is counted). */
+  private readonly resumed = [false, false];
+  /** Per kind: the seq last withdrawn (a Head for it that crossed the withdrawal is stale). */
+  private readonly withdrawn = [-1, -1];
 
   constructor(
     private readonly runtime: WindowRuntime,
@@ -61,6 +68,14 @@ export class MpiWindow implements WindowBackend {
     // the progress thread takes it over: a short wait then costs no thread hop.
     this.spinMs = settings.spinUs / 1000;
     this.grants$ = this.grants.asObservable();
+  }
+
+  /** The node lock (addon/lock/node_level.h) or the global lock, as the creation reported. */
+  lockLevel: LockLevel = { kind: "global", why: null };
+
+  /** What the window's creation reported: which lock serves it. */
+  served(nodeLock: boolean, why: string | null): void {
+    this.lockLevel = nodeLock ? { kind: "node", why: null } : { kind: "global", why };
   }
 
   /** A Granted or Withdrawn completion of this window, from the progress thread. */
@@ -81,10 +96,15 @@ export class MpiWindow implements WindowBackend {
     return false;
   }
 
-  private spin(kind: GlobalKind, seq: number): void {
+  /**
+   * Polls request `seq` here for spinUs. `resumed`: it was handed over before and came back
+   * next in line (a Head completion): its completion is counted already.
+   */
+  private spin(kind: GlobalKind, seq: number, resumed = false): void {
     const binding = this.runtime.binding;
     const deadline = performance.now() + this.spinMs;
     this.spinning[kind] = seq;
+    this.resumed[kind] = resumed;
     const poll = (): void => {
       if (this.spinning[kind] !== seq) return; // withdrawn meanwhile
       const answer = binding.pollLock(this.id, kind, seq, performance.now() >= deadline);
@@ -93,10 +113,20 @@ export class MpiWindow implements WindowBackend {
         return;
       }
       this.spinning[kind] = -1;
-      if (answer === Pending.Granted) this.grants.next({ kind, seq, granted: true });
-      else this.runtime.expectCompletion();
+      if (answer === Pending.Granted) {
+        if (resumed) this.runtime.settled();
+        this.grants.next({ kind, seq, granted: true });
+      } else if (!resumed) {
+        this.runtime.expectCompletion();
+      }
     };
     setImmediate(poll);
+  }
+
+  /** A Head completion: request `seq`, handed over, is next in line; poll it again. */
+  head(kind: GlobalKind, seq: number): void {
+    if (this.withdrawn[kind] === seq || this.spinning[kind] !== -1) return;
+    this.spin(kind, seq, true);
   }
 
   tryBegin(kind: GlobalKind, seq: number): TryAnswer {
@@ -112,10 +142,11 @@ export class MpiWindow implements WindowBackend {
   }
 
   withdraw(kind: GlobalKind, seq: number): void {
+    this.withdrawn[kind] = seq;
     if (this.spinning[kind] === seq) {
       // The progress thread reports the withdrawal of a request polled here, too.
       this.spinning[kind] = -1;
-      this.runtime.expectCompletion();
+      if (!this.resumed[kind]) this.runtime.expectCompletion();
     }
     this.runtime.binding.withdrawLock(this.id, kind, seq);
   }

@@ -22,6 +22,8 @@ export interface Completion {
   /** Init: Open MPI's "osc" MCA parameter as set, "" when unset. */
   oneSidedSetting?: string;
   message?: string;
+  /** WindowCreated: the node lock serves the window (else `message` says why not). */
+  nodeLock?: boolean;
   payload?: Buffer;
   low?: number;
   high?: number;

@@ -12,7 +12,7 @@ export type LockKind = (typeof LockKind)[keyof typeof LockKind];
 export const CompletionType = {
   /** token; rank, size, threadLevel, library, oneSided */
   Init: 0,
-  /** token, window */
+  /** token, window; low: 1 when the node lock serves it, text: why not */
   WindowCreated: 1,
   /** token, window */
   WindowFreed: 2,
@@ -40,6 +40,8 @@ export const CompletionType = {
   SlotsFreed: 13,
   /** token, window, low: the slot's value before the fetch-and-add */
   Fetched: 14,
+  /** window, lockKind, seq: next in line; the caller polls it (pollLock) */
+  Head: 15,
 } as const;
 export type CompletionType = (typeof CompletionType)[keyof typeof CompletionType];
 

@@ -1,0 +1,96 @@
+// The lock of a controller whose ranks all share one node: the node lock (node_lock/) in a
+// POSIX shared-memory segment, driven the way JavaScript drives the global lock (begin, poll,
+// try, end, withdraw; protocol.h's Pending answers) with no MPI call and no MPI mutex. A
+// request that must wait is polled by the JavaScript thread for a while, then handed to a
+// waiter thread of its kind, which sleeps on the node lock's futex and reports the grant (or
+// the withdrawal) as a completion. One request per kind at a time, as for the global lock.
+// A write further back in the queue is not polled: its waiter sleeps until the writer before
+// it has its turn, then reports kHead and JavaScript polls it again, so that the handover
+// itself needs no wake-up and no thread hop (both happen while the writer before it holds).
+#pragma once
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "node_lock/node_lock.h"
+#include "protocol/completion.h"
+#include "protocol/protocol.h"
+
+namespace mpilock {
+
+// A shared-memory segment mapped into this process (unmapped when destroyed).
+class NodeSegment {
+ public:
+  // The node's first rank: a new segment of `bytes` zeroed bytes under a fresh name.
+  static std::unique_ptr<NodeSegment> create(size_t bytes, std::string& error);
+  // Another rank: the segment `name` as made by create().
+  static std::unique_ptr<NodeSegment> open(const std::string& name, size_t bytes,
+                                           std::string& error);
+  ~NodeSegment();
+  void unlink();  // once every rank of the node mapped it: nothing is left in /dev/shm
+  void* base() const { return base_; }
+  size_t bytes() const { return bytes_; }
+  const std::string& name() const { return name_; }
+
+ private:
+  NodeSegment(std::string name, void* base, size_t bytes)
+      : name_(std::move(name)), base_(base), bytes_(bytes) {}
+  std::string name_;
+  void* base_;
+  size_t bytes_;
+  bool linked_ = true;
+};
+
+class NodeLevel {
+ public:
+  using Report = std::function<void(Completion::Type, LockKind, uint32_t seq)>;
+  NodeLevel(std::unique_ptr<NodeSegment> segment, uint32_t slots, uint32_t slot,
+            node::Options options);
+  void setReport(Report report) { report_ = std::move(report); }  // before the first request
+  void segmentMapped() { segment_->unlink(); }
+  void noReclaim() { lock_.setReclaimEveryMs(0); }
+  ~NodeLevel();  // withdraws what waits, releases what is held, joins the waiters
+
+  Pending begin(LockKind kind, uint32_t seq, bool jsPolls);
+  Pending poll(LockKind kind, uint32_t seq, bool handOver);
+  Pending tryBegin(LockKind kind, uint32_t seq);  // kGranted or kBusy
+  void end(LockKind kind, bool downgrade);
+  void withdraw(LockKind kind, uint32_t seq);  // a kWithdrawn (or a raced kGranted) follows
+  bool busy();                                 // a request pending on a waiter thread
+  void releaseEverything();                    // withdraw, release, give a cached read back
+
+  struct Sample {
+    int64_t readers, writer, queued, phase;
+  };
+  Sample sample();
+
+ private:
+  enum class State { kIdle, kJsPolls, kThread, kHeld };
+  struct Request {
+    std::mutex m;
+    std::condition_variable cv;
+    State state = State::kIdle;
+    uint32_t seq = 0;
+    bool work = false, stop = false;
+    bool untilHead = false;  // the waiter returns it (kHead) once it is next in line
+    node::CancelToken token;
+    std::thread waiter;
+  };
+  Request& request(LockKind kind) { return kind == LockKind::kRead ? read_ : write_; }
+  node::Step beginStep(LockKind kind);
+  node::Step pollStep(LockKind kind);
+  void withdrawStep(LockKind kind);
+  void handToWaiter(LockKind kind, Request& r, bool untilHead);  // with r.m held
+  void waitLoop(LockKind kind);
+
+  std::unique_ptr<NodeSegment> segment_;
+  node::NodeLock lock_;
+  Report report_;
+  Request read_, write_;
+};
+
+}  // namespace mpilock

@@ -2,7 +2,7 @@
 //
 // Convention with spec/helpers/mpirun.ts: every rank prints exactly one line
 // `MPILOCK-REPORT {json}` (the json has `rank`); any other output is passed through.
-import { existsSync, readFileSync, writeFileSync, writeSync } from "node:fs";
+import { existsSync, readFileSync, renameSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 
@@ -75,6 +75,17 @@ export function launchRank(): number {
  * A counter in a file shared by all ranks, read and written with plain synchronous file
  * I/O. Not atomic on its own: ranks must hold the write lock around get() ... set().
  */
+/**
+ * Writes `text` to `path` so that a reader polling for the file never sees it empty or
+ * half-written (a temporary file renamed into place): writeFileSync creates the file before
+ * it writes, and a spec that read `ready.<rank>` in between took the rank's pid for 0.
+ */
+export function writeFileAtomic(path: string, text: string): void {
+  const temporary = `${path}.${process.pid}.tmp`;
+  writeFileSync(temporary, text);
+  renameSync(temporary, path);
+}
+
 export class SharedCounter {
   constructor(readonly path: string) {}
 

@@ -2,16 +2,15 @@
 // lock and keeps it; after a barrier every other rank asks for a read and waits. Each rank writes
 // `ready.<rank>` to --dir once it holds (rank 0) or has asked (the others), then waits
 // for the job to be cancelled. It never reports: reaching the end is a failure.
-import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 import { sync } from "../../dist/index.js";
-import { main, stringArg } from "./report.js";
+import { main, stringArg, writeFileAtomic } from "./report.js";
 
 main(async () => {
   const dir = stringArg("dir", "");
   const ctrl = await sync();
-  const ready = () => writeFileSync(join(dir, `ready.${ctrl.rank}`), `${process.pid}\n`);
+  const ready = () => writeFileAtomic(join(dir, `ready.${ctrl.rank}`), `${process.pid}\n`);
   if (ctrl.rank === 0) {
     const lock = await ctrl.write();
     await ctrl.barrier(); // the others ask only once rank 0 holds

@@ -9,7 +9,7 @@ import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 import { formatSnapshot, type LockHandle, sync, type WindowController } from "../../dist/index.js";
-import { main, numberArg, report, sleep, stringArg } from "./report.js";
+import { main, numberArg, report, sleep, stringArg, writeFileAtomic } from "./report.js";
 
 const pause = new Int32Array(new SharedArrayBuffer(4));
 
@@ -70,7 +70,7 @@ main(async () => {
   // dump is written, and tells the spec (which cannot read the job's stderr until it ends).
   const ack = () => writeFileSync(join(dir, `usr2.${ctrl.rank}`), "");
   process.on("SIGUSR2", ack);
-  writeFileSync(join(dir, `ready.${ctrl.rank}`), String(process.pid));
+  writeFileAtomic(join(dir, `ready.${ctrl.rank}`), String(process.pid));
   if (ctrl.rank === stuck) {
     // Synchronous: no signal handler, timer or promise of this process runs meanwhile.
     while (!existsSync(join(dir, "unstuck"))) Atomics.wait(pause, 0, 0, 20);

@@ -4,6 +4,7 @@ import {
   LockAbortedError,
   LockTimeoutError,
 } from "../errors/errors.js";
+import { needContext } from "./async-context.js";
 import { Holder, type LockKind, runWithHolder } from "./holder.js";
 import { LeakGuard } from "./leak-guard.js";
 import { type HandleHost, LockHandle } from "./lock-handle.js";
@@ -234,6 +235,8 @@ export class Acquirer implements HandleHost {
    * may forget it (see LeakGuard); the callback forms release in a finally.
    */
   private open(kind: LockKind, parent: Holder | undefined, escapes: boolean): LockHandle {
+    // Before the caller awaits: its await then has a context of its own to enter into.
+    needContext();
     const guard = escapes ? this.#leaks : undefined;
     const handle = new LockHandle(new Holder(kind, this.owner, parent), this, guard);
     guard?.watch(handle);

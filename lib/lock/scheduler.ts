@@ -1,6 +1,6 @@
 import type { Subscription } from "rxjs";
 
-import { enclosing, Holder, type LockKind } from "./holder.js";
+import { enclosing, Holder, type LockKind, trackScheduler, untrackScheduler } from "./holder.js";
 import type { SchedulerHook } from "./scheduler-hook.js";
 import { GlobalKind, type GrantEvent, type WindowBackend } from "../runtime/window-backend.js";
 
@@ -60,6 +60,17 @@ export class RankScheduler {
     private readonly hook: SchedulerHook,
   ) {
     this.subscription = backend.grants$.subscribe((g) => this.onGrant(g));
+    trackScheduler(this);
+  }
+
+  /** A holder of this scheduler is held or waits (the async context must stay on). */
+  get busy(): boolean {
+    return (
+      this.heldLast !== undefined ||
+      this.queue.length > 0 ||
+      this.global[0].trying !== undefined ||
+      this.global[1].trying !== undefined
+    );
   }
 
   /** Registers `holder`; true when it was granted at once. */
@@ -194,6 +205,7 @@ export class RankScheduler {
     this.writeClaims = 0;
     this.pump();
     this.subscription.unsubscribe();
+    untrackScheduler(this);
   }
 
   /**

@@ -108,6 +108,7 @@ export class RankScheduler {
     holder.asking = false;
   }
 
+  /** tryRequest() after the announcement: grants, declines, or leaves it to the backend. */
   private tryNow(holder: Holder, reads: readonly Holder[]): void {
     if (holder.nested) return this.grant(holder);
     const read = this.global[GlobalKind.Read];

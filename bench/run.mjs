@@ -2,7 +2,9 @@
 // The benchmark suite (`npm run bench`): the lock table (cold and warm, from JavaScript and
 // TypeScript, at 2, 4 and 6 ranks) with the Python reference run on the same ranks right
 // after, in the same run, and the targets of issue 13 met or not; then idle-wait (beside
-// an idle process), memory and fence-bcast. Progress goes to stderr, the tables to stdout
+// an idle process), memory, fence-bcast, cold-warm (the first operations after sync()
+// against warm ones, at 1 rank without MPI and at 2 ranks) and await-tax (what the
+// library costs the host's own awaits, per Node version). Progress goes to stderr, the tables to stdout
 // and bench/results/latest.json. Every job goes through scripts/launch/.
 //
 //   node bench/run.mjs [--quick] [--ranks=2,4,6] [--workloads=read-loop,...]
@@ -10,6 +12,7 @@
 //       [--warmup-writes=4000] [--seed=1] [--hold-ms=2000] [--idle-repeats=3]
 //       [--pairs=1000000] [--memory-ranks=1,2] [--fence-ranks=4] [--no-floor]
 //       [--reference=DIR] [--no-reference] [--out=bench/results/latest.json]
+//       [--cold-warm-ranks=1,2] [--tax-nodes=22,24]   (installs those Node versions)
 //       [--mpirun-args="--mca btl tcp,self ..."]   (added to every mpirun, split at spaces)
 //
 // --quick: the whole table in a few minutes on 2 cores (one repeat, a shorter warm-up and
@@ -27,6 +30,8 @@ import { parseArgs } from "node:util";
 import { rootEnv } from "../scripts/launch/index.mjs";
 import { cellRows, lockWorkloads } from "./lib/cells.mjs";
 import { fenceRows } from "./lib/fence.mjs";
+import { awaitTaxRows } from "./lib/await-tax.mjs";
+import { coldWarmRows } from "./lib/cold-warm.mjs";
 import { idleRows } from "./lib/idle.mjs";
 import { benchMpi, launcher, mpirunArgs, root } from "./lib/jobs.mjs";
 import { memoryRows } from "./lib/memory.mjs";
@@ -34,7 +39,14 @@ import { buildPrograms, builtPrograms, floorProblem } from "./lib/programs.mjs";
 import { findReference } from "./lib/reference.mjs";
 import { cellTable, legend, table, withCellTargets, withTargets } from "./lib/report.mjs";
 
-const allWorkloads = [...lockWorkloads, "idle-wait", "memory", "fence-bcast"];
+const allWorkloads = [
+  ...lockWorkloads,
+  "idle-wait",
+  "memory",
+  "fence-bcast",
+  "cold-warm",
+  "await-tax",
+];
 const { values: opts } = parseArgs({
   options: {
     quick: { type: "boolean", default: false },
@@ -56,6 +68,8 @@ const { values: opts } = parseArgs({
     "no-reference": { type: "boolean", default: false },
     out: { type: "string", default: join(root, "bench", "results", "latest.json") },
     "mpirun-args": { type: "string", default: "" },
+    "cold-warm-ranks": { type: "string", default: "1,2" },
+    "tax-nodes": { type: "string" },
   },
 });
 mpirunArgs.push(...opts["mpirun-args"].split(/\s+/).filter(Boolean));
@@ -87,6 +101,7 @@ const settings = {
   fenceScale: quick ? 0.2 : 1,
   floor: !opts["no-floor"] && !quick,
   workloads: lockWorkloads.filter((w) => selected.has(w)),
+  taxNodes: opts["tax-nodes"],
   log,
 };
 const memoryRanks = opts["memory-ranks"] ?? (quick ? "2" : "1,2");
@@ -164,6 +179,12 @@ if (selected.has("fence-bcast")) {
     await step(`fence@${ranks}`, others, () => fenceRows(ranks, settings));
   }
 }
+if (selected.has("cold-warm")) {
+  for (const ranks of numbers(opts["cold-warm-ranks"])) {
+    await step(`cold-warm@${ranks}`, others, () => coldWarmRows(ranks, settings));
+  }
+}
+if (selected.has("await-tax")) await step("await-tax", others, () => awaitTaxRows(settings));
 
 const order = (r) => allWorkloads.indexOf(r.workload);
 const cellRowsOut = withCellTargets(cells).sort(

@@ -13,20 +13,23 @@ interface Round {
 }
 
 describe.each(SIZES)("two tasks of one rank, mpirun -np %i", (np) => {
-  it("task B's write waits for task A's write (first lock and later)", async () => {
+  it("task B's write waits for task A's write (first lock, later, after the context went idle)", async () => {
     const { reports } = await mpirun("tasks", { np, timeoutMs: JOB_TIMEOUT_MS });
     expect(reports).toHaveLength(np);
     const rounds = reports.map((r) => ({
       rank: r.rank,
       first: (r.first as Round).bWaitedForA,
       later: (r.later as Round).bWaitedForA,
+      idle: (r.idle as Round).bWaitedForA,
     }));
-    expect(rounds).toEqual(reports.map((r) => ({ rank: r.rank, first: true, later: true })));
+    expect(rounds).toEqual(
+      reports.map((r) => ({ rank: r.rank, first: true, later: true, idle: true })),
+    );
   });
 });
 
 describe("two tasks of one rank, plain node, MPILOCK_BACKEND=local", () => {
-  it("task B's write waits for task A's write (first lock and later)", async () => {
+  it("task B's write waits for task A's write (first lock, later, after the context went idle)", async () => {
     const { reports } = await runSingle("tasks", {
       env: { MPILOCK_BACKEND: "local" },
       timeoutMs: JOB_TIMEOUT_MS,
@@ -34,6 +37,7 @@ describe("two tasks of one rank, plain node, MPILOCK_BACKEND=local", () => {
     expect(reports[0]).toMatchObject({
       first: { bWaitedForA: true },
       later: { bWaitedForA: true },
+      idle: { bWaitedForA: true },
     });
   });
 });

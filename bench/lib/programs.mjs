@@ -3,7 +3,8 @@
 //   build/bench/bcast-floor  bench/bcast-floor.c (mpicc)
 //   build/bench/lock.js      bench/ranks/*.ts (tsc, like spec/ranks)
 // and those run as they are: bench/ranks/cells.mjs (plain JavaScript), bench/ranks/idle.mjs,
-// bench/ranks/fence-bcast.mjs, bench/reference/lock.py (the Python reference).
+// bench/ranks/fence-bcast.mjs, bench/ranks/cold-warm.mjs, bench/ranks/await-tax.mjs,
+// bench/reference/lock.py (the Python reference).
 // The package itself (dist/, the addon) is built by scripts/ensure.mjs (`npm run bench`).
 import { existsSync } from "node:fs";
 import { join } from "node:path";
@@ -25,6 +26,8 @@ export const programs = {
   cellsJs: join(root, "bench", "ranks", "cells.mjs"),
   idleProcess: join(root, "bench", "ranks", "idle.mjs"),
   fenceRank: join(root, "bench", "ranks", "fence-bcast.mjs"),
+  coldWarm: join(root, "bench", "ranks", "cold-warm.mjs"),
+  awaitTax: join(root, "bench", "ranks", "await-tax.mjs"),
   reference: join(root, "bench", "reference", "lock.py"),
 };
 

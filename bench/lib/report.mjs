@@ -82,5 +82,11 @@ export function legend(settings) {
     "event loop shows ~1 ms delay at resolution 1 ms); x floor = p99 / floor. memory: one",
     "sample per rank. fence-bcast: one sample per step (the slowest rank); floor: raw",
     "MPI_Bcast of the same bytes, to which the target adds msgpack encode+decode.",
+    `cold-warm: one job per variant and repeat (bench/ranks/cold-warm.mjs, plain JavaScript;`,
+    `handle: disposed in a finally, as \`await using\` lowers; callback: ctrl.read(fn)); median =`,
+    `the first ${cold} pairs after sync(), floor = ${warm} warm ones (after ${warmupReads}, ${warmupWrites}`,
+    "for writes), slowest rank, medians over the repeats; 1 rank without MPI. await-tax: ns per",
+    "plain `await f()` in a fresh process per stage and repeat (the fastest of 5 runs), floor =",
+    "the same with the library not imported.",
   ].join("\n");
 }

@@ -23,7 +23,9 @@ export function cellTarget(row) {
 /**
  * The target of another row. idle-wait: a 2 s wait costs at most 5 % of a core (its
  * worst wait), and its loop delay p99 stays within 1.5x the idle process's. memory: RSS
- * growth. fence-bcast: at 64 MiB, twice (the floor + msgpack) at most.
+ * growth. fence-bcast: at 64 MiB, twice (the floor + msgpack) at most. cold-warm: the first
+ * operations after sync() at most twice the warm ones. await-tax: a plain await with the
+ * library imported, a controller open, or open and idle, at most 1.2x one without it.
  */
 export function target(row) {
   switch (row.workload) {
@@ -33,6 +35,12 @@ export function target(row) {
         : { text: "p99 <= 1.5x idle process", met: row.p99 <= 1.5 * row.floor };
     case "memory":
       return row.unit === "MiB RSS growth" ? { text: "< 5 MiB", met: row.p99 < 5 } : none;
+    case "cold-warm":
+      return { text: "cold <= 2x warm", met: row.xFloor <= 2 };
+    case "await-tax":
+      return ["imported", "open", "idle"].includes(row.stage)
+        ? { text: "<= 1.2x not imported", met: row.xFloor <= 1.2 }
+        : none;
     case "fence-bcast":
       return row.size === 64 << 20
         ? {

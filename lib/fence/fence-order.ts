@@ -1,5 +1,4 @@
-import { AsyncLocalStorage } from "node:async_hooks";
-
+import { contextStorage, needContext } from "../lock/async-context.js";
 import { FenceError } from "./fence-errors.js";
 
 /**
@@ -17,7 +16,9 @@ export class Passage {
     /** The coordinator of the controller whose fences these are. */
     readonly owner: object,
     readonly parent: Passage | undefined,
-  ) {}
+  ) {
+    if (parent) openPassages++;
+  }
 
   /** Waits for this fence's turn at its level (resolves at once when nobody is ahead). */
   enter(): Promise<void> | undefined {
@@ -36,6 +37,7 @@ export class Passage {
 
   /** Ends this fence's turn: the next fence waiting at its level goes. */
   leave(): void {
+    if (!this.ended && this.parent) openPassages--;
     this.ended = true;
     const level = this.parent!;
     if (level.child !== this) return;
@@ -52,7 +54,11 @@ export interface Scope {
   readonly parent: Scope | undefined;
 }
 
-const scopes = new AsyncLocalStorage<Scope | undefined>();
+/** Fences (not root passages) that have not ended, in this process. */
+let openPassages = 0;
+
+// On only while a fence may be open (see lock/async-context.ts): levelFor() switches it on.
+const scopes = contextStorage<Scope | undefined>(() => openPassages > 0);
 
 /** A scope inside `passage`, below the current one. */
 export function scopeIn(passage: Passage, writerOnly: boolean): Scope {
@@ -79,6 +85,8 @@ export function leaveScope(scope: Scope): void {
  * or `root`. Throws `ERR_MPILOCK_FENCE_NESTED` inside a writer-only callback.
  */
 export function levelFor(owner: object, root: Passage): Passage {
+  // A fence starts here; its scope is entered into the caller's context later.
+  needContext();
   let level: Passage | undefined;
   for (let scope = scopes.getStore(); scope; scope = scope.parent) {
     if (scope.passage.ended) continue;

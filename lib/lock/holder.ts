@@ -1,4 +1,4 @@
-import { AsyncLocalStorage } from "node:async_hooks";
+import { contextStorage } from "./async-context.js";
 
 /**
  * The lock kinds a task can hold: {@link LockHandle.kind}.
@@ -30,6 +30,8 @@ export class Holder {
   /** performance.now() when asked for, and when granted. */
   requestedAt = 0;
   grantedAt = 0;
+  /** Inside the synchronous request: a grant now did not wait (one clock read fewer). */
+  asking = false;
   /** Set when an event listener saw it requested (0: no events for it). */
   eventId = 0;
   depth = 0;
@@ -99,12 +101,26 @@ export function enclosing(parent: Holder | undefined, owner: object): Enclosing 
   return { write, reads, depth };
 }
 
-const storage = new AsyncLocalStorage<Holder | null>();
-// Switch the storage on now, at import. Node 20 gives promises their own context only
-// once a storage is on: switched on later, by the first enterWith(), the store would land
-// in a context shared by every continuation of older promises, so other tasks would see
-// this task's lock as their own. (run() with the current value would be a no-op.)
-storage.run(null, () => undefined);
+/** The schedulers of open controllers (RankScheduler.busy: a holder held or waiting). */
+const schedulers = new Set<{ readonly busy: boolean }>();
+
+/** A scheduler's holders count among the live ones until {@link untrackScheduler}. */
+export function trackScheduler(scheduler: { readonly busy: boolean }): void {
+  schedulers.add(scheduler);
+}
+
+export function untrackScheduler(scheduler: { readonly busy: boolean }): void {
+  schedulers.delete(scheduler);
+}
+
+function anyHolderLive(): boolean {
+  for (const scheduler of schedulers) if (scheduler.busy) return true;
+  return false;
+}
+
+// On only while a holder may be live (see async-context.ts): each request switches it on
+// (needContext) before its promise is awaited.
+const storage = contextStorage<Holder | null>(anyHolderLive);
 
 /** The innermost holder of the current async context. */
 export function currentHolder(): Holder | undefined {

@@ -1,6 +1,6 @@
 import type { Subscription } from "rxjs";
 
-import { enclosing, Holder, type LockKind } from "./holder.js";
+import { enclosing, Holder, type LockKind, trackScheduler, untrackScheduler } from "./holder.js";
 import type { SchedulerHook } from "./scheduler-hook.js";
 import { GlobalKind, type GrantEvent, type WindowBackend } from "../runtime/window-backend.js";
 
@@ -60,13 +60,26 @@ export class RankScheduler {
     private readonly hook: SchedulerHook,
   ) {
     this.subscription = backend.grants$.subscribe((g) => this.onGrant(g));
+    trackScheduler(this);
+  }
+
+  /** A holder of this scheduler is held or waits (the async context must stay on). */
+  get busy(): boolean {
+    return (
+      this.heldLast !== undefined ||
+      this.queue.length > 0 ||
+      this.global[0].trying !== undefined ||
+      this.global[1].trying !== undefined
+    );
   }
 
   /** Registers `holder`; true when it was granted at once. */
   request(holder: Holder): boolean {
     const reads = this.register(holder);
+    holder.asking = true;
     if (holder.nested) {
       this.grant(holder);
+      holder.asking = false;
       return true;
     }
     if (holder.kind === "write") {
@@ -75,6 +88,7 @@ export class RankScheduler {
     }
     this.queue.push(holder);
     this.pump();
+    holder.asking = false;
     if (holder.state === "held") return true;
     this.hook.waiting?.(holder);
     return false;
@@ -89,6 +103,13 @@ export class RankScheduler {
    */
   tryRequest(holder: Holder): void {
     const reads = this.register(holder);
+    holder.asking = true;
+    this.tryNow(holder, reads);
+    holder.asking = false;
+  }
+
+  /** tryRequest() after the announcement: grants, declines, or leaves it to the backend. */
+  private tryNow(holder: Holder, reads: readonly Holder[]): void {
     if (holder.nested) return this.grant(holder);
     const read = this.global[GlobalKind.Read];
     const global = this.global[holder.kind === "read" ? GlobalKind.Read : GlobalKind.Write];
@@ -194,6 +215,7 @@ export class RankScheduler {
     this.writeClaims = 0;
     this.pump();
     this.subscription.unsubscribe();
+    untrackScheduler(this);
   }
 
   /**
@@ -337,19 +359,21 @@ export class RankScheduler {
   private pump(): void {
     const read = this.global[GlobalKind.Read];
     const write = this.global[GlobalKind.Write];
-    const headKind = (): LockKind | undefined => this.queue[0]?.kind;
+    // The head's kind, read again after each backend call (a grant it delivers at once
+    // re-enters pump() and may admit the head). No closure: this runs on every operation.
+    let head: LockKind | undefined = this.queue[0]?.kind;
 
     // A finished writer gives the global write back (no local handover: remote writers
     // keep their place); a fresh grant waits for the writer it was requested for.
-    if (
-      write.state === "held" &&
-      this.writeClaims === 0 &&
-      !(write.unused && headKind() === "write")
-    ) {
-      this.end(GlobalKind.Write, this.readers > 0 || headKind() === "read");
+    if (write.state === "held" && this.writeClaims === 0 && !(write.unused && head === "write")) {
+      this.end(GlobalKind.Write, this.readers > 0 || head === "read");
+      head = this.queue[0]?.kind;
     }
-    if (write.state === "acquiring" && headKind() !== "write") this.withdraw(GlobalKind.Write);
-    if (read.state === "acquiring" && headKind() !== "read") this.withdraw(GlobalKind.Read);
+    if (write.state === "acquiring" && head !== "write") {
+      this.withdraw(GlobalKind.Write);
+      head = this.queue[0]?.kind;
+    }
+    if (read.state === "acquiring" && head !== "read") this.withdraw(GlobalKind.Read);
 
     while (this.queue.length > 0 && this.writeClaims === 0) {
       const head = this.queue[0]!;

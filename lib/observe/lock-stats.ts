@@ -20,7 +20,8 @@ export interface KindStats {
   released: number;
   /**
    * Wait-time percentiles in milliseconds, over every granted request (0 when none),
-   * to within 5%; `max` and `mean` are exact.
+   * to within 5%; `max` and `mean` are exact. A request granted at once, inside its own
+   * call, waited 0.
    */
   waitMs: {
     /** Median. */

@@ -116,6 +116,7 @@ Pending NodeLevel::begin(LockKind kind, uint32_t seq, bool jsPolls) {
   Request& r = request(kind);
   std::lock_guard<std::mutex> g(r.m);
   r.seq = seq;
+  r.polls = 0;
   if (beginStep(kind) == node::Step::kGranted) {
     r.state = State::kHeld;
     return Pending::kGranted;
@@ -139,7 +140,10 @@ Pending NodeLevel::poll(LockKind kind, uint32_t seq, bool handOver) {
   if (!handOver) {
     // Give the core to whoever holds the lock or is next: with more ranks than cores, a
     // poll that keeps its core makes the holder wait for a time slice (the futex probe in
-    // the design notes: 107 us a pair without yielding, 4 us with).
+    // the design notes: 107 us a pair without yielding, 4 us with). Not at the first polls:
+    // a holder running on another core releases within them, and a yield can hand this core
+    // to an unrelated process for a whole time slice.
+    if (++r.polls < kPollsBeforeYield) return Pending::kJsPolls;
     sched_yield();
     return pollStep(kind) == node::Step::kGranted ? (r.state = State::kHeld, Pending::kGranted)
                                                   : Pending::kJsPolls;
@@ -233,6 +237,7 @@ void NodeLevel::waitLoop(LockKind kind) {
     g.lock();
     if (st == node::Status::kHead && r.token.cancelled.load() == 0) {
       r.state = State::kJsPolls;  // pending, next in line: JavaScript polls it from here
+      r.polls = 0;
       report_(Completion::Type::kHead, kind, seq);
       r.cv.notify_all();
       continue;

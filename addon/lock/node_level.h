@@ -77,9 +77,11 @@ class NodeLevel {
     uint32_t seq = 0;
     bool work = false, stop = false;
     bool untilHead = false;  // the waiter returns it (kHead) once it is next in line
+    uint32_t polls = 0;      // JavaScript's polls of it so far
     node::CancelToken token;
     std::thread waiter;
   };
+  static constexpr uint32_t kPollsBeforeYield = 8;
   Request& request(LockKind kind) { return kind == LockKind::kRead ? read_ : write_; }
   node::Step beginStep(LockKind kind);
   node::Step pollStep(LockKind kind);

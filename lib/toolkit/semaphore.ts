@@ -1,8 +1,12 @@
+import { type Observable, Subject } from "rxjs";
+
 import { InvalidArgumentError } from "../errors/errors.js";
 import type { WindowBackend } from "../runtime/window-backend.js";
 import { agreeOnArguments, notInteger } from "./collective.js";
 import type { SlotWindow } from "./slots.js";
+import { type Sampled, sampling } from "./sample.js";
 import { FreedError, SemaphoreOverflowError } from "./toolkit-errors.js";
+import type { ToolkitContext, ToolkitTrack } from "./track.js";
 import { pollUntil, Wait, type WaitOptions } from "./wait.js";
 
 /**
@@ -19,6 +23,19 @@ export interface SemaphoreOptions {
 }
 
 const limit = Number.MAX_SAFE_INTEGER;
+
+/**
+ * A sample of a semaphore's free permits, from {@link Semaphore.state$}.
+ *
+ * @example
+ * ```ts
+ * sem.state$.subscribe((s: SemaphoreSample) => console.log(`#${s.seq}: ${s.free} free`));
+ * ```
+ */
+export interface SemaphoreSample extends Sampled {
+  /** Permits free at the time of the sample. */
+  free: number;
+}
 
 /**
  * One permit of a {@link Semaphore}: given back at the end of an `await using` block or
@@ -73,6 +90,13 @@ export class Semaphore {
   readonly #slots: SlotWindow;
   readonly #pending = new Set<Promise<unknown>>();
   #freeing: Promise<void> | undefined;
+  readonly #context: ToolkitContext;
+  readonly #stop$ = new Subject<void>();
+  /**
+   * Samples of the free permits (a read of the master's slot every `stateIntervalMs`, a
+   * `sync()` option) while anyone subscribes, and none otherwise; completes at free().
+   */
+  readonly state$: Observable<SemaphoreSample>;
 
   private constructor(
     slots: SlotWindow,
@@ -80,23 +104,39 @@ export class Semaphore {
     readonly value: number,
     /** Whether releasing above `value` is an error. */
     readonly bounded: boolean,
+    context: ToolkitContext,
+    /** Which semaphore of the controller this is (in the order they were made, from 0). */
+    readonly index: number,
   ) {
     this.#slots = slots;
+    this.#context = context;
+    // A try under way lowers the slot for a moment: never report fewer than 0.
+    this.state$ = sampling(
+      () => this.#track(Promise.resolve(slots.fetchAdd(0, 0))),
+      (delta) => ({ free: Math.max(0, value + delta) }),
+      context.stateIntervalMs,
+      () => this.freed,
+      this.#stop$,
+    );
   }
 
   /** @internal Collective: see {@link WindowController.semaphore}. */
   static async create(
     backend: WindowBackend,
     value: number,
-    options: SemaphoreOptions = {},
+    options: SemaphoreOptions | undefined,
+    context: ToolkitContext,
+    index: number,
   ): Promise<Semaphore> {
+    options ??= {};
     const isObject = typeof options === "object" && options !== null;
     const bounded = isObject ? (options.bounded ?? false) : false;
     const problem =
       notInteger("value", value, 0, limit) ??
       (!isObject || typeof bounded !== "boolean" ? "options.bounded must be a boolean" : undefined);
     await agreeOnArguments(backend, "semaphore()", [value, bounded], problem);
-    return new Semaphore(await backend.openSlots(backend.master, 1), value, bounded);
+    const slots = await backend.openSlots(backend.master, 1);
+    return new Semaphore(slots, value, bounded, context, index);
   }
 
   /** True once {@link free} was called. */
@@ -116,6 +156,7 @@ export class Semaphore {
   async acquire(options?: WaitOptions): Promise<Permit> {
     this.#check();
     const wait = new Wait(options);
+    const track = this.#context.observer.track("semaphore", this.index);
     const got = this.#track(
       pollUntil(
         async () => {
@@ -131,10 +172,14 @@ export class Semaphore {
     );
     try {
       await wait.race(got);
-      return this.#permit();
+    } catch (error) {
+      track.cancelled();
+      throw error;
     } finally {
       wait.finish();
     }
+    track.granted();
+    return this.#permit(track);
   }
 
   /**
@@ -148,7 +193,13 @@ export class Semaphore {
    */
   async tryAcquire(): Promise<Permit | null> {
     this.#check();
-    return (await this.#track(this.#take())) ? this.#permit() : null;
+    const track = this.#context.observer.track("semaphore", this.index);
+    if (await this.#track(this.#take())) {
+      track.granted();
+      return this.#permit(track);
+    }
+    track.cancelled();
+    return null;
   }
 
   /**
@@ -181,6 +232,8 @@ export class Semaphore {
    */
   free(): Promise<void> {
     this.#freeing ??= (async () => {
+      this.#stop$.next();
+      this.#stop$.complete();
       await Promise.allSettled([...this.#pending]);
       await this.#slots.free();
     })();
@@ -195,8 +248,9 @@ export class Semaphore {
     return false;
   }
 
-  #permit(): Permit {
+  #permit(track: ToolkitTrack): Permit {
     return new Permit(async () => {
+      track.released();
       if (this.#freeing) return; // freed with it: nothing to give back to
       await this.#track(Promise.resolve(this.#slots.fetchAdd(0, 1)));
     });

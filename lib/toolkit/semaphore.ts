@@ -24,6 +24,12 @@ export interface SemaphoreOptions {
 
 const limit = Number.MAX_SAFE_INTEGER;
 
+// The slots on the master: the free permits (less the initial value), the next ticket of
+// the queue of acquire() calls, the ticket served (the head, which alone waits for a permit).
+const permits = 0;
+const nextTicket = 1;
+const serving = 2;
+
 /**
  * A sample of a semaphore's free permits, from {@link Semaphore.state$}.
  *
@@ -70,10 +76,11 @@ export class Permit implements AsyncDisposable {
 
 /**
  * A counting semaphore over the ranks, made collectively by
- * {@link WindowController.semaphore}. The free permits are one slot on the master:
- * acquiring is a fetch-and-add of -1 that keeps the permit when one was free and gives
- * it back at once when none was, and waiting polls the slot (event loop free). Not
- * FIFO: a waiter may be overtaken.
+ * {@link WindowController.semaphore}. FIFO: `acquire()` takes a ticket (one fetch-and-add
+ * on the master), and only the head of the queue waits for a permit, polling the free
+ * permits (event loop free); taking one is a fetch-and-add of -1 that keeps it when one
+ * was free and gives it back at once when none was. `tryAcquire()` never queues: it takes
+ * a free permit even while others wait (barging, as Java's fair Semaphore's tryAcquire).
  *
  * @example
  * ```ts
@@ -112,7 +119,7 @@ export class Semaphore {
     this.#context = context;
     // A try under way lowers the slot for a moment: never report fewer than 0.
     this.state$ = sampling(
-      () => this.#track(Promise.resolve(slots.fetchAdd(0, 0))),
+      () => this.#track(Promise.resolve(slots.fetchAdd(permits, 0))),
       (delta) => ({ free: Math.max(0, value + delta) }),
       context.stateIntervalMs,
       () => this.freed,
@@ -135,7 +142,7 @@ export class Semaphore {
       notInteger("value", value, 0, limit) ??
       (!isObject || typeof bounded !== "boolean" ? "options.bounded must be a boolean" : undefined);
     await agreeOnArguments(backend, "semaphore()", [value, bounded], problem);
-    const slots = await backend.openSlots(backend.master, 1);
+    const slots = await backend.openSlots(backend.master, 3);
     return new Semaphore(slots, value, bounded, context, index);
   }
 
@@ -145,8 +152,9 @@ export class Semaphore {
   }
 
   /**
-   * A permit, once one is free. Rejects on `timeout` or `signal` as `read()` does, and
-   * then holds nothing.
+   * A permit, once one is free and every `acquire()` that came before it (on any rank)
+   * was served: waiters are served in the order they queued. Rejects on `timeout` or
+   * `signal` as `read()` does, and then holds nothing and holds nobody up.
    *
    * @example
    * ```ts
@@ -156,30 +164,51 @@ export class Semaphore {
   async acquire(options?: WaitOptions): Promise<Permit> {
     this.#check();
     const wait = new Wait(options);
-    const track = this.#context.observer.track("semaphore", this.index);
-    const got = this.#track(
-      pollUntil(
-        async () => {
-          if (this.value + (await this.#slots.fetchAdd(0, 0)) <= 0) return undefined;
-          return (await this.#take()) ? true : undefined;
-        },
-        () => wait.error !== undefined,
-      ).then(async (taken) => {
-        // Taken after the wait was given up: give it back, so no trace is left.
-        if (taken && wait.error) await this.#slots.fetchAdd(0, 1);
-        return taken === true && !wait.error;
-      }),
-    );
+    let track: ToolkitTrack | undefined;
+    // Requested once it has its place in the queue (or when it gives up before that).
+    const place = () => (track ??= this.#context.observer.track("semaphore", this.index));
+    const got = this.#track(this.#queue(wait, place));
     try {
-      await wait.race(got);
+      if (!(await wait.race(got))) throw new FreedError("semaphore");
     } catch (error) {
-      track.cancelled();
+      // A permit taken as the wait was given up goes back.
+      void this.#track(got.then((taken) => taken && this.#slots.fetchAdd(permits, 1)));
+      place().cancelled();
       throw error;
     } finally {
       wait.finish();
     }
-    track.granted();
-    return this.#permit(track);
+    place().granted();
+    return this.#permit(place());
+  }
+
+  /**
+   * Takes a ticket, waits to be the head of the queue, then for a permit, and passes the
+   * head on: true with a permit taken. Given up (`wait.error`) before its turn, its turn
+   * still comes and is passed on at once; freed meanwhile, it stops (false).
+   */
+  async #queue(wait: Wait, place: () => unknown): Promise<boolean> {
+    const freed = () => this.#freeing !== undefined;
+    const ticket = await this.#slots.fetchAdd(nextTicket, 1);
+    if (!wait.error) place();
+    const head = await pollUntil(
+      async () => ((await this.#slots.fetchAdd(serving, 0)) === ticket ? true : undefined),
+      freed,
+    );
+    if (!head) return false;
+    let taken: boolean | undefined;
+    try {
+      taken = await pollUntil(
+        async () => {
+          if (this.value + (await this.#slots.fetchAdd(permits, 0)) <= 0) return undefined;
+          return (await this.#take()) ? true : undefined;
+        },
+        () => wait.error !== undefined || freed(),
+      );
+    } finally {
+      await this.#slots.fetchAdd(serving, 1);
+    }
+    return taken === true;
   }
 
   /**
@@ -215,9 +244,9 @@ export class Semaphore {
     this.#check();
     const problem = notInteger("n", n, 1, limit);
     if (problem) throw new InvalidArgumentError(problem);
-    const old = await this.#track(Promise.resolve(this.#slots.fetchAdd(0, n)));
+    const old = await this.#track(Promise.resolve(this.#slots.fetchAdd(permits, n)));
     if (this.bounded && old + n > 0) {
-      await this.#track(Promise.resolve(this.#slots.fetchAdd(0, -n)));
+      await this.#track(Promise.resolve(this.#slots.fetchAdd(permits, -n)));
       throw new SemaphoreOverflowError(this.value);
     }
   }
@@ -242,9 +271,9 @@ export class Semaphore {
 
   /** One try: keeps a permit if one was free, else gives the decrement back. */
   async #take(): Promise<boolean> {
-    const old = await this.#slots.fetchAdd(0, -1);
+    const old = await this.#slots.fetchAdd(permits, -1);
     if (this.value + old > 0) return true;
-    await this.#slots.fetchAdd(0, 1);
+    await this.#slots.fetchAdd(permits, 1);
     return false;
   }
 
@@ -252,7 +281,7 @@ export class Semaphore {
     return new Permit(async () => {
       track.released();
       if (this.#freeing) return; // freed with it: nothing to give back to
-      await this.#track(Promise.resolve(this.#slots.fetchAdd(0, 1)));
+      await this.#track(Promise.resolve(this.#slots.fetchAdd(permits, 1)));
     });
   }
 

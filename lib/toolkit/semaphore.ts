@@ -183,12 +183,22 @@ export class Semaphore {
   }
 
   /**
-   * Takes a ticket, waits to be the head of the queue, then for a permit, and passes the
-   * head on: true with a permit taken. Given up (`wait.error`) before its turn, its turn
+   * Takes a free permit at once when nobody is queued; else takes a ticket, waits to be
+   * the head of the queue, then for a permit, and passes the head on: true with a permit
+   * taken. Given up (`wait.error`) before its turn, its turn
    * still comes and is passed on at once; freed meanwhile, it stops (false).
    */
   async #queue(wait: Wait, place: () => unknown): Promise<boolean> {
     const freed = () => this.#freeing !== undefined;
+    // Nobody queued and a permit free: take it without queueing (it came before anyone
+    // who queues from now on); if another took it meanwhile, queue.
+    // (Served first, then issued: a head passed on in between makes it look queued, never empty.)
+    const served = await this.#slots.fetchAdd(serving, 0);
+    const queued = (await this.#slots.fetchAdd(nextTicket, 0)) - served;
+    if (queued === 0 && !wait.error && (await this.#take())) {
+      place();
+      return true;
+    }
     const ticket = await this.#slots.fetchAdd(nextTicket, 1);
     if (!wait.error) place();
     const head = await pollUntil(

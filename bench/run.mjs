@@ -33,8 +33,9 @@ import { memoryRows } from "./lib/memory.mjs";
 import { buildPrograms, builtPrograms, floorProblem } from "./lib/programs.mjs";
 import { findReference } from "./lib/reference.mjs";
 import { cellTable, legend, table, withCellTargets, withTargets } from "./lib/report.mjs";
+import { toolkitRows } from "./toolkit.mjs";
 
-const allWorkloads = [...lockWorkloads, "idle-wait", "memory", "fence-bcast"];
+const allWorkloads = [...lockWorkloads, "idle-wait", "memory", "fence-bcast", "toolkit"];
 const { values: opts } = parseArgs({
   options: {
     quick: { type: "boolean", default: false },
@@ -162,6 +163,13 @@ if (selected.has("memory")) {
 if (selected.has("fence-bcast")) {
   for (const ranks of numbers(opts["fence-ranks"])) {
     await step(`fence@${ranks}`, others, () => fenceRows(ranks, settings));
+  }
+}
+if (selected.has("toolkit")) {
+  for (const ranks of numbers(opts.ranks)) {
+    await step(`toolkit@${ranks}`, others, () =>
+      toolkitRows(ranks, { log, ops: quick ? 500 : 2000 }),
+    );
   }
 }
 

@@ -185,8 +185,8 @@ export class Semaphore {
   /**
    * Takes a free permit at once when nobody is queued; else takes a ticket, waits to be
    * the head of the queue, then for a permit, and passes the head on: true with a permit
-   * taken. Given up (`wait.error`) before its turn, its turn
-   * still comes and is passed on at once; freed meanwhile, it stops (false).
+   * taken. Given up (`wait.error`) or freed before its turn, its turn still comes and is
+   * passed on at once (false when freed).
    */
   async #queue(wait: Wait, place: () => unknown): Promise<boolean> {
     const freed = () => this.#freeing !== undefined;
@@ -201,11 +201,11 @@ export class Semaphore {
     }
     const ticket = await this.#slots.fetchAdd(nextTicket, 1);
     if (!wait.error) place();
-    const head = await pollUntil(
-      async () => ((await this.#slots.fetchAdd(serving, 0)) === ticket ? true : undefined),
-      freed,
+    // Even when freed meanwhile: the other ranks queued behind it wait for it to pass on
+    // (free() waits for that).
+    await pollUntil(async () =>
+      (await this.#slots.fetchAdd(serving, 0)) === ticket ? true : undefined,
     );
-    if (!head) return false;
     let taken: boolean | undefined;
     try {
       taken = await pollUntil(

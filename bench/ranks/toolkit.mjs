@@ -32,7 +32,7 @@ await time("counter.next()", () => counter.next());
 await counter.free();
 
 const wide = await ctrl.semaphore(ctrl.size);
-await time("semaphore acquire+release", async () => (await wide.acquire()).release());
+await time("semaphore(ranks) acquire+release, free", async () => (await wide.acquire()).release());
 await wide.free();
 const one = await ctrl.semaphore(1);
 await time("semaphore(1) acquire+release, contended", async () => (await one.acquire()).release());

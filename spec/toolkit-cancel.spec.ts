@@ -2,7 +2,7 @@
 // 1, 2, 4 and 6 ranks (spec/ranks/toolkit-cancel.ts): permits are handed out in the order
 // the waiters queued (forward and reverse, 4 ranks and more: 3 or 5 waiters); an acquire
 // given up while queued behind a waiter or at the head of the queue is skipped and the
-// others keep their order; one given up before it starts rejects at once; waits racing the
+// others keep their order, also when its rank frees the semaphore while it is queued; one given up before it starts rejects at once; waits racing the
 // grant hold nothing (one permit, never two inside; afterwards exactly one try wins and
 // the queue still serves everyone); condition waits racing notify(1) resolve exactly as
 // often as notify() counted a waiter; waitFor() with an aborted signal keeps the lock;
@@ -40,6 +40,9 @@ function check(reports: Report[], np: number) {
     expect(reports[2]!.semaphore.queuedCancel).toBe("ABORT_ERR");
     expect(served(reports, "headCancel"), "given up at the head").toEqual([3, 2]);
     expect(reports[1]!.semaphore.headCancel).toBe("ERR_MPILOCK_TIMEOUT");
+    // Rank 1 freed while its given-up place was still queued before rank 2's.
+    expect(reports[3]!.semaphore.freedBehind, "the head, rank 3").toBe("resolved");
+    expect(reports[2]!.semaphore.freedBehind, "queued behind the freed place").toBe("resolved");
   }
   expect(reports.filter((r) => r.semaphore.lastWon).length, "one permit left").toBe(1);
   let granted = 0;

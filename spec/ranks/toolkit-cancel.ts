@@ -78,6 +78,34 @@ async function fifoRound(
   return result;
 }
 
+/**
+ * Rank 1 gives up in the queue (behind rank 3, the head, before rank 2) and frees the
+ * semaphore while rank 0 still holds the permit: rank 2 is still served (its report).
+ */
+async function freedWhileQueued(ctrl: WindowController): Promise<string | undefined> {
+  const late = await ctrl.semaphore(1);
+  const held = ctrl.rank === 0 ? await late.acquire() : undefined;
+  await ctrl.barrier();
+  let mine: Promise<Permit> | undefined;
+  for (const r of [3, 1, 2]) {
+    await ctrl.sequential(async () => {
+      if (ctrl.rank !== r) return;
+      const aborter = new AbortController();
+      mine = (await queue(ctrl, late, { signal: aborter.signal, timeout: 20_000 })).permit;
+      if (r === 1) aborter.abort();
+    });
+  }
+  let result: string | undefined;
+  if (ctrl.rank === 0) {
+    await sleep(100); // rank 1 is in free() by now
+    await held!.release();
+  } else if (ctrl.rank !== 1 && mine) {
+    result = await codeOf(async () => (await mine!).release());
+  }
+  await late.free();
+  return result;
+}
+
 async function semaphores(ctrl: WindowController, rounds: number, seed: number) {
   const out: Record<string, unknown> = {};
   const { rank, size } = ctrl;
@@ -92,6 +120,7 @@ async function semaphores(ctrl: WindowController, rounds: number, seed: number) 
     out.queuedCancel = await fifoRound(ctrl, sem, [1, 2, 3], drawn, { 2: { abortQueued: true } });
     out.headCancel = await fifoRound(ctrl, sem, [1, 3, 2], drawn, { 1: { timeout: 20 } });
   }
+  if (size >= 4) out.freedBehind = await freedWhileQueued(ctrl);
   out.before = await codeOf(() => sem.acquire({ signal: AbortSignal.abort() }));
   // Racing the grant: the permit passes quickly between ranks while others give up
   // after 0-3 ms; each granted one is held alone (a shared count stays 0 or 1).

@@ -167,12 +167,16 @@ export class Semaphore {
     let track: ToolkitTrack | undefined;
     // Requested once it has its place in the queue (or when it gives up before that).
     const place = () => (track ??= this.#context.observer.track("semaphore", this.index));
-    const got = this.#track(this.#queue(wait, place));
+    const stage = { queued: false };
+    const got = this.#track(this.#queue(wait, place, stage));
     try {
       if (!(await wait.race(got))) throw new FreedError("semaphore");
     } catch (error) {
-      // A permit taken as the wait was given up goes back.
-      void this.#track(got.then((taken) => taken && this.#slots.fetchAdd(permits, 1)));
+      // Given up while it may be taking a permit (not while only queued, which holds
+      // nothing): it rejects once a permit taken meanwhile is back.
+      if (!stage.queued && (await got.catch(() => false))) {
+        await this.#track(Promise.resolve(this.#slots.fetchAdd(permits, 1)));
+      }
       place().cancelled();
       throw error;
     } finally {
@@ -188,7 +192,7 @@ export class Semaphore {
    * taken. Given up (`wait.error`) or freed before its turn, its turn still comes and is
    * passed on at once (false when freed).
    */
-  async #queue(wait: Wait, place: () => unknown): Promise<boolean> {
+  async #queue(wait: Wait, place: () => unknown, stage: { queued: boolean }): Promise<boolean> {
     const freed = () => this.#freeing !== undefined;
     // Nobody queued and a permit free: take it without queueing (it came before anyone
     // who queues from now on); if another took it meanwhile, queue.
@@ -199,6 +203,8 @@ export class Semaphore {
       place();
       return true;
     }
+    if (wait.error) return false; // given up before it queued: nothing taken
+    stage.queued = true;
     const ticket = await this.#slots.fetchAdd(nextTicket, 1);
     if (!wait.error) place();
     // Even when freed meanwhile: the other ranks queued behind it wait for it to pass on
@@ -206,19 +212,29 @@ export class Semaphore {
     await pollUntil(async () =>
       (await this.#slots.fetchAdd(serving, 0)) === ticket ? true : undefined,
     );
-    let taken: boolean | undefined;
+    if (wait.error || freed()) {
+      await this.#slots.fetchAdd(serving, 1); // given up: pass on, take nothing
+      return false;
+    }
+    stage.queued = false;
+    let taken: boolean;
     try {
-      taken = await pollUntil(
-        async () => {
-          if (this.value + (await this.#slots.fetchAdd(permits, 0)) <= 0) return undefined;
-          return (await this.#take()) ? true : undefined;
-        },
-        () => wait.error !== undefined || freed(),
-      );
+      taken =
+        (await pollUntil(
+          async () => {
+            if (this.value + (await this.#slots.fetchAdd(permits, 0)) <= 0) return undefined;
+            return (await this.#take()) ? true : undefined;
+          },
+          () => wait.error !== undefined || freed(),
+        )) === true;
+      if (taken && wait.error) {
+        await this.#slots.fetchAdd(permits, 1); // given up as it took one
+        taken = false;
+      }
     } finally {
       await this.#slots.fetchAdd(serving, 1);
     }
-    return taken === true;
+    return taken;
   }
 
   /**

@@ -7,10 +7,11 @@
 // the queue still serves everyone); condition waits racing notify(1) resolve exactly as
 // often as notify() counted a waiter; waitFor() with an aborted signal keeps the lock;
 // sections whose waits race their turn stay in rank order; a barrier aborted before it
-// starts is not entered, one aborted while waiting stays entered (docs/toolkit.md).
+// starts is not entered, one aborted while waiting stays entered (docs/toolkit.md). Also
+// at 4 ranks under osc pt2pt (emulated atomics).
 import { describe, expect, it } from "vitest";
 
-import { mpirun, type RankReport, runSingle } from "./helpers/mpirun.js";
+import { mpirun, type RankReport, runSingle, specMpi } from "./helpers/mpirun.js";
 import { JOB_TIMEOUT_MS, SIZES } from "./helpers/properties.js";
 
 const ROUNDS = 30;
@@ -115,6 +116,21 @@ describe("FIFO semaphores, cancellation at every stage", () => {
         timeoutMs: JOB_TIMEOUT_MS,
       });
       check(reports as Report[], np);
+    },
+    JOB_TIMEOUT_MS + 10_000,
+  );
+
+  // Emulated atomics: every slot operation needs the root's progress thread.
+  it.runIf(specMpi === "openmpi")(
+    "4 ranks, osc pt2pt",
+    async () => {
+      const { reports } = await mpirun("toolkit-cancel", {
+        np: 4,
+        args: [`--rounds=${ROUNDS}`],
+        mca: { osc: "pt2pt" },
+        timeoutMs: JOB_TIMEOUT_MS,
+      });
+      check(reports as Report[], 4);
     },
     JOB_TIMEOUT_MS + 10_000,
   );

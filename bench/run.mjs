@@ -38,6 +38,7 @@ import { memoryRows } from "./lib/memory.mjs";
 import { buildPrograms, builtPrograms, floorProblem } from "./lib/programs.mjs";
 import { findReference } from "./lib/reference.mjs";
 import { cellTable, legend, table, withCellTargets, withTargets } from "./lib/report.mjs";
+import { toolkitRows } from "./toolkit.mjs";
 
 const allWorkloads = [
   ...lockWorkloads,
@@ -46,6 +47,7 @@ const allWorkloads = [
   "fence-bcast",
   "cold-warm",
   "await-tax",
+  "toolkit",
 ];
 const { values: opts } = parseArgs({
   options: {
@@ -185,6 +187,13 @@ if (selected.has("cold-warm")) {
   }
 }
 if (selected.has("await-tax")) await step("await-tax", others, () => awaitTaxRows(settings));
+if (selected.has("toolkit")) {
+  for (const ranks of numbers(opts.ranks)) {
+    await step(`toolkit@${ranks}`, others, () =>
+      toolkitRows(ranks, { log, ops: quick ? 500 : 2000 }),
+    );
+  }
+}
 
 const order = (r) => allWorkloads.indexOf(r.workload);
 const cellRowsOut = withCellTargets(cells).sort(

@@ -10,9 +10,15 @@ export { LockHandle } from "./lock/lock-handle.js";
 export { Fence } from "./fence/fence.js";
 export type { FenceOptions, SingleWriteOptions } from "./fence/fence-options.js";
 export { ToolkitMethods } from "./toolkit/toolkit-methods.js";
-export { Counter, type CounterOptions } from "./toolkit/counter.js";
+export { Counter, type CounterOptions, type CounterSample } from "./toolkit/counter.js";
 export { Turn } from "./toolkit/sequential.js";
-export { Permit, Semaphore, type SemaphoreOptions } from "./toolkit/semaphore.js";
+export {
+  Permit,
+  Semaphore,
+  type SemaphoreOptions,
+  type SemaphoreSample,
+} from "./toolkit/semaphore.js";
+export type { Sampled } from "./toolkit/sample.js";
 export { Condition, ConditionLock } from "./toolkit/condition.js";
 export type { WaitOptions } from "./toolkit/wait.js";
 export { FreedError, NotHeldError, SemaphoreOverflowError } from "./toolkit/toolkit-errors.js";

@@ -1,7 +1,10 @@
 // Soak: 6 ranks (oversubscribing the cores) run a seeded random mix of read, write,
 // nested, cancelled (timeout, abort), try and fenced (singleWrite) requests, and every run
 // checks the core's invariants: no lost update, no torn read, no overlapping writers, the
-// same fence values everywhere, every rank finishes.
+// same fence values everywhere, every rank finishes. Mixed in: a counter (the tickets
+// drawn are 0, 1, 2, ... with no gap and no repeat), a semaphore of 2 permits (never 3
+// held at once, cancelled acquires included) and a lock table (per entry no lost update
+// and no overlapping writers).
 //   MPILOCK_SOAK_SEED=<n>  replay a run (the seed is printed, and in every failure)
 //   MPILOCK_SOAK_OPS=<n>   operations per task (default 150, two tasks per rank)
 import { readFileSync } from "node:fs";
@@ -10,7 +13,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 
 import { mpirun } from "./helpers/mpirun.js";
-import { heldIntervals, useTempDir, writeOverlaps } from "./helpers/properties.js";
+import { type Held, heldIntervals, useTempDir, writeOverlaps } from "./helpers/properties.js";
 
 const NP = 6;
 const TASKS = 2;
@@ -19,6 +22,21 @@ const SEED = Number(process.env.MPILOCK_SOAK_SEED ?? Math.floor(Math.random() * 
 /** Budget: the default run takes ~20-40 s here; a long run scales with its count. */
 const JOB_MS = Math.max(90_000, OPS * 400);
 const tempDir = useTempDir();
+
+type Interval = [start: number, end: number, task: number];
+
+/** The most intervals that hold at one instant. */
+function mostAtOnce(intervals: Array<{ start: number; end: number }>): number {
+  const edges = intervals.flatMap((i) => [
+    [i.start, 1],
+    [i.end, -1],
+  ]);
+  edges.sort((a, b) => a[0]! - b[0]! || a[1]! - b[1]!); // an end before a start at one instant
+  let now = 0;
+  let most = 0;
+  for (const [, d] of edges) most = Math.max(most, (now += d!));
+  return most;
+}
 
 describe(`soak: ${NP} ranks x ${TASKS} tasks x ${OPS} operations, seed ${SEED}`, () => {
   it(
@@ -51,6 +69,31 @@ describe(`soak: ${NP} ranks x ${TASKS} tasks x ${OPS} operations, seed ${SEED}`,
       expect(counter, `lost updates, ${replay}`).toBe(increments);
       const fences = reports.map((r) => r.fences);
       for (const f of fences) expect(f, `fence values, ${replay}`).toEqual(fences[0]);
+
+      // The toolkit's part.
+      const drawn = reports.flatMap((r) => r.drawn as number[]).sort((a, b) => a - b);
+      expect(drawn, `counter tickets, ${replay}`).toEqual([...drawn.keys()]);
+      const permits = reports.flatMap((r) =>
+        (r.permits as Interval[]).map(([start, end]) => ({ start, end })),
+      );
+      expect(mostAtOnce(permits), `permits held at once, ${replay}`).toBeLessThanOrEqual(2);
+      for (const e of [1, 2, 3]) {
+        const writes: Held[] = reports.flatMap((r) =>
+          (r.tableWrites as Array<[number, number, number, number]>)
+            .filter(([entry]) => entry === e)
+            .map(([, start, end, task]) => ({
+              rank: r.rank,
+              task,
+              kind: "write" as const,
+              start,
+              end,
+            })),
+        );
+        expect(writeOverlaps(writes), `lock(${e}), ${replay}`).toEqual([]);
+        const path = join(dir, `entry-${e}`);
+        const value = writes.length ? Number(readFileSync(path, "utf8")) : 0;
+        expect(value, `lock(${e}) lost updates, ${replay}`).toBe(writes.length);
+      }
 
       const total: Record<string, number> = {};
       for (const r of reports) {

@@ -24,6 +24,7 @@ import type { FenceTrack } from "../observe/lock-events.js";
 import { SelfWaitWatch } from "./self-wait.js";
 import { nextTracePath, TraceCollector } from "../observe/trace/trace-collector.js";
 import { WaitRegistry } from "../observe/wait-registry.js";
+import { toolkitObserver } from "../observe/toolkit-track.js";
 import { gatherSnapshots, type JobSnapshot } from "../observe/snapshot.js";
 import { reportOnSignal } from "../observe/signal-report.js";
 import type { DiagnosticsConfig } from "../config/diagnostics.js";
@@ -113,6 +114,8 @@ export class WindowController extends ToolkitMethods implements AsyncDisposable 
     this.size = backend.size;
     this.master = backend.master;
     this.#observer = new LockObserver(backend, options.stateIntervalMs);
+    const { events, stats } = this.#observer;
+    this.observeToolkit(toolkitObserver(events, stats), options.stateIntervalMs);
     const hook = new ObservingHook(backend.rank, this.#observer.events, this.#observer.stats);
     this.#waits = new WaitRegistry(hook, backend);
     this.#scheduler = new RankScheduler(backend, this.#waits);

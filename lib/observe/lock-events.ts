@@ -3,14 +3,25 @@ import { Observable, Subject } from "rxjs";
 import { monotonicNow } from "../runtime/clock.js";
 
 /**
- * What a lock event is about: a read or write lock, or a fence (singleWrite).
+ * What a lock event is about: a read or write lock, a fence (singleWrite), or one of the
+ * toolkit's waits and holds: a barrier, a counter's `next()`, a rank-ordered section's
+ * turn, a semaphore's permit, a condition's lock, a condition's `wait()`.
  *
  * @example
  * ```ts
  * ctrl.events$.pipe(filter((e) => e.kind === "fence")).subscribe(console.log);
  * ```
  */
-export type EventKind = "read" | "write" | "fence";
+export type EventKind =
+  | "read"
+  | "write"
+  | "fence"
+  | "barrier"
+  | "counter"
+  | "sequential"
+  | "semaphore"
+  | "condition"
+  | "condition-wait";
 
 /**
  * One thing that happened to one acquisition on this rank, from
@@ -49,6 +60,11 @@ export interface LockEvent {
   depth: number;
   /** Granted at once because an enclosing holder covered it. */
   nested: boolean;
+  /**
+   * Toolkit kinds only: which of the controller's primitives of that kind (in the order
+   * they were made, from 0), or the section's or barrier's number.
+   */
+  index?: number;
 }
 
 /**

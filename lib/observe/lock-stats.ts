@@ -38,7 +38,7 @@ export interface KindStats {
 }
 
 /**
- * What {@link WindowController.stats} returns: per lock kind, on this rank.
+ * What {@link WindowController.stats} returns: per lock kind (and toolkit kind), on this rank.
  *
  * @example
  * ```ts
@@ -111,6 +111,12 @@ export class StatsRecorder {
     read: new KindCounter(),
     write: new KindCounter(),
     fence: new KindCounter(),
+    barrier: new KindCounter(),
+    counter: new KindCounter(),
+    sequential: new KindCounter(),
+    semaphore: new KindCounter(),
+    condition: new KindCounter(),
+    "condition-wait": new KindCounter(),
   };
 
   of(kind: EventKind): KindCounter {
@@ -118,10 +124,9 @@ export class StatsRecorder {
   }
 
   snapshot(): LockStats {
-    return {
-      read: this.kinds.read.snapshot(),
-      write: this.kinds.write.snapshot(),
-      fence: this.kinds.fence.snapshot(),
-    };
+    const out = {} as LockStats;
+    for (const kind of Object.keys(this.kinds) as EventKind[])
+      out[kind] = this.kinds[kind].snapshot();
+    return out;
   }
 }

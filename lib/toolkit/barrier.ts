@@ -1,4 +1,5 @@
 import type { WindowBackend } from "../runtime/window-backend.js";
+import type { ToolkitContext } from "./track.js";
 import { Wait, type WaitOptions } from "./wait.js";
 
 /**
@@ -9,12 +10,22 @@ import { Wait, type WaitOptions } from "./wait.js";
  * on the controller run after it): the next barrier() of this rank meets the others'
  * next one. An already aborted signal rejects before entering it.
  */
-export async function barrier(backend: WindowBackend, options?: WaitOptions): Promise<void> {
+export async function barrier(
+  backend: WindowBackend,
+  options: WaitOptions | undefined,
+  context: ToolkitContext,
+  index: number,
+): Promise<void> {
   const wait = new Wait(options);
+  const track = context.observer.track("barrier", index);
   const entered = backend.barrier();
   entered.catch(() => undefined); // still awaited here unless cancelled first
   try {
     await wait.race(entered);
+    track.granted();
+  } catch (error) {
+    track.cancelled();
+    throw error;
   } finally {
     wait.finish();
   }

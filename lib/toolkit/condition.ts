@@ -3,6 +3,7 @@ import type { WindowBackend } from "../runtime/window-backend.js";
 import { agreeOnArguments } from "./collective.js";
 import type { SlotWindow } from "./slots.js";
 import { FreedError, NotHeldError } from "./toolkit-errors.js";
+import type { ToolkitContext, ToolkitTrack } from "./track.js";
 import { checkWaitOptions, pollUntil, Wait, type WaitOptions } from "./wait.js";
 
 // The condition's slots on the master: its lock (a ticket lock: the next ticket, the
@@ -26,7 +27,11 @@ const wokenOf = (r: number, size: number) => 2 + size + r;
 export class ConditionLock implements AsyncDisposable {
   /** @internal */ state: "held" | "waiting" | "released" = "held";
   /** @internal */
-  constructor(private readonly unlock: (lock: ConditionLock) => Promise<void>) {}
+  constructor(
+    private readonly unlock: (lock: ConditionLock) => Promise<void>,
+    /** @internal Its part in events and stats. */
+    readonly track: ToolkitTrack,
+  ) {}
 
   /** True once released. */
   get released(): boolean {
@@ -37,6 +42,7 @@ export class ConditionLock implements AsyncDisposable {
   async release(): Promise<void> {
     if (this.state !== "held") return;
     this.state = "released";
+    this.track.released();
     await this.unlock(this);
   }
 
@@ -84,19 +90,34 @@ export class Condition {
   /** Turns of the lock that cancelled acquires still pass on; free() waits for them. */
   readonly #owed = new Set<Promise<unknown>>();
   #freeing: Promise<void> | undefined;
+  readonly #context: ToolkitContext;
+  /** Which condition of the controller this is (in the order they were made, from 0). */
+  readonly index: number;
 
-  private constructor(slots: SlotWindow, rank: number, size: number) {
+  private constructor(
+    slots: SlotWindow,
+    rank: number,
+    size: number,
+    context: ToolkitContext,
+    index: number,
+  ) {
     this.#slots = slots;
+    this.#context = context;
+    this.index = index;
     this.#rank = rank;
     this.#size = size;
     this.#cursor = (rank + 1) % size;
   }
 
   /** @internal Collective: see {@link WindowController.condition}. */
-  static async create(backend: WindowBackend): Promise<Condition> {
+  static async create(
+    backend: WindowBackend,
+    context: ToolkitContext,
+    index: number,
+  ): Promise<Condition> {
     await agreeOnArguments(backend, "condition()", [], undefined);
     const slots = await backend.openSlots(backend.master, 2 + 2 * backend.size);
-    return new Condition(slots, backend.rank, backend.size);
+    return new Condition(slots, backend.rank, backend.size, context, index);
   }
 
   /** True once {@link free} was called. */
@@ -116,12 +137,17 @@ export class Condition {
   async acquire(options?: WaitOptions): Promise<ConditionLock> {
     this.#check();
     const wait = new Wait(options);
-    const lock = new ConditionLock((l) => this.#unlock(l));
+    const track = this.#context.observer.track("condition", this.index);
+    const lock = new ConditionLock((l) => this.#unlock(l), track);
     try {
       await this.#lock(wait);
+    } catch (error) {
+      track.cancelled();
+      throw error;
     } finally {
       wait.finish();
     }
+    track.granted();
     this.#holding = lock;
     return lock;
   }
@@ -140,6 +166,8 @@ export class Condition {
   async wait(options?: WaitOptions): Promise<void> {
     const lock = this.#held("wait()");
     const wait = new Wait(options);
+    const track = this.#context.observer.track("condition-wait", this.index);
+    lock.track.suspended();
     await this.#slots.fetchAdd(waitingOf(this.#rank), 1);
     let wake!: () => void;
     const woken = new Promise<void>((resolve) => (wake = resolve));
@@ -160,11 +188,13 @@ export class Condition {
     await this.#lock(undefined);
     lock.state = "held";
     this.#holding = lock;
-    if (failure === undefined) return;
+    lock.track.resumed();
+    if (failure === undefined) return track.granted();
     await this.#deliver(); // under the lock: a wake-up sent meanwhile counts
-    if (me.woken) return;
+    if (me.woken) return track.granted();
     this.#waiters.splice(this.#waiters.indexOf(me), 1);
     await this.#slots.fetchAdd(waitingOf(this.#rank), -1);
+    track.cancelled();
     throw failure;
   }
 

@@ -1,8 +1,12 @@
+import { type Observable, Subject } from "rxjs";
+
 import { InvalidArgumentError } from "../errors/errors.js";
 import type { WindowBackend } from "../runtime/window-backend.js";
 import { agreeOnArguments, notInteger } from "./collective.js";
 import type { SlotWindow } from "./slots.js";
+import { type Sampled, sampling } from "./sample.js";
 import { FreedError } from "./toolkit-errors.js";
+import type { ToolkitContext } from "./track.js";
 import { Wait, type WaitOptions } from "./wait.js";
 
 /**
@@ -25,6 +29,19 @@ export interface CounterOptions {
 const limit = Number.MAX_SAFE_INTEGER;
 
 /**
+ * A sample of a counter's value, from {@link Counter.state$}.
+ *
+ * @example
+ * ```ts
+ * counter.state$.subscribe((s: CounterSample) => console.log(`#${s.seq}: ${s.value}`));
+ * ```
+ */
+export interface CounterSample extends Sampled {
+  /** What the next `next()` would give. */
+  value: number;
+}
+
+/**
  * A shared 64-bit counter kept on one rank, made collectively by
  * {@link WindowController.counter}. `next()` is one MPI fetch-and-add (done on the
  * JavaScript thread when MPI is free, else on the progress thread): every value is given
@@ -45,6 +62,15 @@ export class Counter implements AsyncIterable<number> {
   readonly #start: number;
   readonly #pending = new Set<Promise<unknown>>();
   #freeing: Promise<void> | undefined;
+  readonly #context: ToolkitContext;
+  readonly #stop$ = new Subject<void>();
+  /** Which counter of the controller this is (in the order they were made, from 0). */
+  readonly index: number;
+  /**
+   * Samples of the counter's value (a read of the root's slot every `stateIntervalMs`, a
+   * `sync()` option) while anyone subscribes, and none otherwise; completes at free().
+   */
+  readonly state$: Observable<CounterSample>;
   /** The first value given. */
   readonly start: number;
   /** What `next()` adds. */
@@ -52,8 +78,24 @@ export class Counter implements AsyncIterable<number> {
   /** The rank that keeps the value. */
   readonly root: number;
 
-  private constructor(slots: SlotWindow, start: number, step: number, root: number) {
+  private constructor(
+    slots: SlotWindow,
+    start: number,
+    step: number,
+    root: number,
+    context: ToolkitContext,
+    index: number,
+  ) {
     this.#slots = slots;
+    this.#context = context;
+    this.index = index;
+    this.state$ = sampling(
+      () => this.#track(Promise.resolve(slots.fetchAdd(0, 0))),
+      (value) => ({ value: start + value }),
+      context.stateIntervalMs,
+      () => this.freed,
+      this.#stop$,
+    );
     this.#start = start;
     this.start = start;
     this.step = step;
@@ -61,7 +103,13 @@ export class Counter implements AsyncIterable<number> {
   }
 
   /** @internal Collective: see {@link WindowController.counter}. */
-  static async create(backend: WindowBackend, options: CounterOptions = {}): Promise<Counter> {
+  static async create(
+    backend: WindowBackend,
+    options: CounterOptions | undefined,
+    context: ToolkitContext,
+    index: number,
+  ): Promise<Counter> {
+    options ??= {};
     const isObject = typeof options === "object" && options !== null;
     const { start = 0, step = 1, root = backend.master } = isObject ? options : {};
     const problem = !isObject
@@ -70,7 +118,8 @@ export class Counter implements AsyncIterable<number> {
         notInteger("step", step, -limit, limit) ??
         notInteger("root", root, 0, backend.size - 1));
     await agreeOnArguments(backend, "counter()", [start, step, root], problem);
-    return new Counter(await backend.openSlots(root, 1), start, step, root);
+    const slots = await backend.openSlots(root, 1);
+    return new Counter(slots, start, step, root, context, index);
   }
 
   /** True once {@link free} was called. */
@@ -95,16 +144,22 @@ export class Counter implements AsyncIterable<number> {
       const problem = notInteger("n", n, -limit, limit);
       if (problem) throw new InvalidArgumentError(problem);
       const wait = new Wait(options);
+      const track = this.#context.observer.track("counter", this.index);
       const old = this.#slots.fetchAdd(0, n);
       if (typeof old === "number") {
         wait.finish();
+        track.granted();
         return Promise.resolve(this.#start + old);
       }
-      const drawn = old.then((v) => this.#start + v);
-      this.#pending.add(drawn);
-      const forget = () => this.#pending.delete(drawn);
-      drawn.then(forget, forget);
-      return wait.race(drawn).finally(() => wait.finish());
+      const drawn = this.#track(old.then((v) => this.#start + v));
+      return wait.race(drawn).then(
+        (value) => (wait.finish(), track.granted(), value),
+        (error: unknown) => {
+          wait.finish();
+          track.cancelled();
+          throw error;
+        },
+      );
     } catch (error) {
       return Promise.reject(error);
     }
@@ -121,10 +176,19 @@ export class Counter implements AsyncIterable<number> {
    */
   free(): Promise<void> {
     this.#freeing ??= (async () => {
+      this.#stop$.next();
+      this.#stop$.complete();
       await Promise.allSettled([...this.#pending]);
       await this.#slots.free();
     })();
     return this.#freeing;
+  }
+
+  #track<T>(work: Promise<T>): Promise<T> {
+    this.#pending.add(work);
+    const forget = () => this.#pending.delete(work);
+    work.then(forget, forget);
+    return work;
   }
 
   /** `next()` until the counter is freed: `for await (const i of counter)`. */

@@ -1,5 +1,6 @@
 import type { WindowBackend } from "../runtime/window-backend.js";
 import type { SlotWindow } from "./slots.js";
+import type { ToolkitContext, ToolkitTrack } from "./track.js";
 import { checkWaitOptions, pollUntil, Wait, type WaitOptions } from "./wait.js";
 
 /**
@@ -52,7 +53,10 @@ export class Sequencer {
   /** Turns this rank still has to pass on (cancelled waits): close() waits for them. */
   readonly #owed = new Set<Promise<void>>();
 
-  constructor(private readonly backend: WindowBackend) {}
+  constructor(
+    private readonly backend: WindowBackend,
+    private readonly context: ToolkitContext,
+  ) {}
 
   /** Collective: resolves with this rank's turn in the next section. */
   async turn(options?: WaitOptions): Promise<Turn> {
@@ -68,11 +72,16 @@ export class Sequencer {
       await (await reached)!.fetchAdd(0, 1);
     };
     let wait: Wait | undefined;
+    let track: ToolkitTrack | undefined;
     try {
       wait = new Wait(options); // throws if the signal is aborted already
+      track = this.context.observer.track("sequential", section);
       await wait.race(reached);
-      return new Turn(pass, section);
+      track.granted();
+      const held = track;
+      return new Turn(() => (held.released(), pass()), section);
     } catch (error) {
+      track?.cancelled();
       // Its turn still comes: pass it on at once, so the ranks after this one go on.
       const owed = pass().finally(() => this.#owed.delete(owed));
       this.#owed.add(owed);

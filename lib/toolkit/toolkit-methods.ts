@@ -3,6 +3,7 @@ import type { Turn } from "./sequential.js";
 import type { Condition } from "./condition.js";
 import type { Semaphore, SemaphoreOptions } from "./semaphore.js";
 import type { Toolkit } from "./toolkit.js";
+import type { ToolkitObserver } from "./track.js";
 import type { WaitOptions } from "./wait.js";
 
 /**
@@ -23,6 +24,11 @@ export abstract class ToolkitMethods {
   /** @internal */
   constructor(toolkit: Toolkit) {
     this.#toolkit = toolkit;
+  }
+
+  /** @internal Where the toolkit reports its waits, how often its state$ samples. */
+  protected observeToolkit(observer: ToolkitObserver, stateIntervalMs: number): void {
+    this.#toolkit.observe(observer, stateIntervalMs);
   }
 
   /** @internal Frees what the toolkit made that is still open (close()). */

@@ -5,6 +5,7 @@ import { Counter, type CounterOptions } from "./counter.js";
 import { Condition } from "./condition.js";
 import { Semaphore, type SemaphoreOptions } from "./semaphore.js";
 import { Sequencer, type Turn } from "./sequential.js";
+import { silentObserver, type ToolkitObserver } from "./track.js";
 import type { WaitOptions } from "./wait.js";
 
 /** Something a collective constructor made, freed (collectively) by close() if not before. */
@@ -20,19 +21,32 @@ interface Freeable {
 export class Toolkit {
   readonly #made: Freeable[] = [];
   readonly #sequencer: Sequencer;
+  readonly #context: { observer: ToolkitObserver; stateIntervalMs: number } = {
+    observer: silentObserver,
+    stateIntervalMs: 100,
+  };
+  /** How many of each were made (or barriers entered): the next one's index. */
+  readonly #count = { barrier: 0, counter: 0, semaphore: 0, condition: 0 };
   #closed = false;
 
   constructor(private readonly backend: WindowBackend) {
-    this.#sequencer = new Sequencer(backend);
+    this.#sequencer = new Sequencer(backend, this.#context);
+  }
+
+  /** Where waits are reported and how often state$ samples (the controller's observer). */
+  observe(observer: ToolkitObserver, stateIntervalMs: number): void {
+    this.#context.observer = observer;
+    this.#context.stateIntervalMs = stateIntervalMs;
   }
 
   barrier(options?: WaitOptions): Promise<void> {
     if (this.#closed) return Promise.reject(new ClosedError());
-    return barrier(this.backend, options);
+    return barrier(this.backend, options, this.#context, this.#count.barrier++);
   }
 
   counter(options?: CounterOptions): Promise<Counter> {
-    return this.#make(() => Counter.create(this.backend, options));
+    const index = this.#count.counter++;
+    return this.#make(() => Counter.create(this.backend, options, this.#context, index));
   }
 
   /** A turn, or `fn` run in it. */
@@ -51,11 +65,13 @@ export class Toolkit {
   }
 
   semaphore(value: number, options?: SemaphoreOptions): Promise<Semaphore> {
-    return this.#make(() => Semaphore.create(this.backend, value, options));
+    const index = this.#count.semaphore++;
+    return this.#make(() => Semaphore.create(this.backend, value, options, this.#context, index));
   }
 
   condition(): Promise<Condition> {
-    return this.#make(() => Condition.create(this.backend));
+    const index = this.#count.condition++;
+    return this.#make(() => Condition.create(this.backend, this.#context, index));
   }
 
   async #make<T extends Freeable>(create: () => Promise<T>): Promise<T> {

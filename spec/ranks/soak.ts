@@ -3,8 +3,12 @@
 // (timeout or abort, before or while waiting), try, and every `fence-every`-th operation of
 // task 0 a fenced step (singleWrite; collective, so at the same index on every rank, with a
 // writer drawn from the seed alone). Writes increment a counter in a shared file; reads
-// check it does not change under them. Reports hold intervals, increments, torn reads,
-// counts per kind and the fence values for the spec to check.
+// check it does not change under them. A quarter of the operations use the toolkit
+// instead: a shared counter's next() (ticket numbers), a semaphore of 2 permits held 2 ms (some
+// acquires cancelled by a timeout or a signal) and the entries 1 to 3 of a lock table of
+// 4 (a counter file each, written under the entry's write lock, read under its read lock).
+// Reports hold intervals, increments, torn reads, counts per kind, the fence values,
+// the tickets drawn, the permits' hold intervals and the table's writes for the spec.
 import { join } from "node:path";
 
 import { sync, type WindowController } from "../../dist/index.js";
@@ -29,8 +33,14 @@ main(async () => {
   const tasks = numberArg("tasks", 2);
   const seed = numberArg("seed", 1);
   const fenceEvery = numberArg("fence-every", 25);
-  const ctrl: WindowController = await sync();
+  const ctrl: WindowController = await sync({ locks: 4 });
   const { rank, size } = ctrl;
+  const tickets = await ctrl.counter();
+  const sem = await ctrl.semaphore(2);
+  const entries = [1, 2, 3].map((e) => new SharedCounter(join(dir, `entry-${e}`)));
+  const drawn: number[] = [];
+  const permits: Interval[] = [];
+  const tableWrites: Array<[entry: number, start: number, end: number, task: number]> = [];
   const counter = new SharedCounter(join(dir, "counter"));
   const writes: Interval[] = [];
   const reads: Interval[] = [];
@@ -113,11 +123,61 @@ main(async () => {
     count("fenced");
   };
 
+  const toolkit = async (task: number, random: () => number) => {
+    const q = random();
+    if (q < 0.3) {
+      drawn.push(await tickets.next());
+      count("counter");
+    } else if (q < 0.65) {
+      const stage = random();
+      const options: { timeout?: number; signal?: AbortSignal } = { timeout: 60_000 };
+      if (stage < 0.25) options.timeout = Math.floor(random() * 4);
+      else if (stage < 0.5) {
+        const aborter = new AbortController();
+        setTimeout(() => aborter.abort(new Error("while waiting")), Math.floor(random() * 4));
+        options.signal = aborter.signal;
+      }
+      try {
+        await using _permit = await sem.acquire(options);
+        const start = now();
+        await sleep(2); // long enough for others to queue, and give up there
+        permits.push([start, now(), task]);
+        count("permit");
+      } catch (error) {
+        const code = (error as { code?: string }).code;
+        if (code === "ERR_MPILOCK_TIMEOUT" || code === "ABORT_ERR") count("permit-cancelled");
+        else unexpected.push(errorInfo(error));
+      }
+    } else {
+      const e = 1 + Math.floor(random() * 3);
+      const file = entries[e - 1]!;
+      if (random() < 0.5) {
+        await ctrl.lock(e).write(async () => {
+          const start = now();
+          await file.increment();
+          tableWrites.push([e, start, now(), task]);
+        });
+        count("table-write");
+      } else {
+        await ctrl.lock(e).read(async () => {
+          const value = file.get();
+          await tick();
+          if (file.get() !== value) torn++;
+        });
+        count("table-read");
+      }
+    }
+  };
+
   const work = async (task: number) => {
     const random = seededRandom(seed * 1_000_003 + rank * 101 + task);
     for (let i = 0; i < ops; i++) {
       if (task === 0 && i % fenceEvery === fenceEvery - 1) {
         await fenced(task);
+        continue;
+      }
+      if (random() < 0.25) {
+        await toolkit(task, random);
         continue;
       }
       const p = random();
@@ -163,6 +223,9 @@ main(async () => {
     counts,
     fences,
     unexpected,
+    drawn,
+    permits,
+    tableWrites,
   });
   await ctrl.close();
 });

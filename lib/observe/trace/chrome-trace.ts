@@ -22,6 +22,8 @@ export interface TraceSpan {
   end: number;
   /** How many holders enclosed it (0: none). */
   depth: number;
+  /** Toolkit kinds: which primitive of that kind (LockEvent.index). */
+  index?: number;
 }
 
 /**
@@ -47,7 +49,7 @@ export interface ChromeTraceEvent {
   pid: number;
   /** The rank (one track per rank). */
   tid: number;
-  /** `depth` of the span, or the metadata's value. */
+  /** `depth` (and a toolkit primitive's `index`) of the span, or the metadata's value. */
   args?: Record<string, unknown>;
 }
 
@@ -93,6 +95,7 @@ export function spansOf(events: readonly LockEvent[]): TraceSpan[] {
       start: from.time,
       end: to.time,
       depth: to.depth,
+      ...(to.index === undefined ? {} : { index: to.index }),
     });
   };
   const holding = (e: LockEvent | undefined): e is LockEvent =>
@@ -164,7 +167,7 @@ export function chromeTrace(events: readonly LockEvent[], size: number): ChromeT
       dur: Math.max(0, (s.end - s.start) * 1000),
       pid: 1,
       tid: s.rank,
-      args: { depth: s.depth },
+      args: s.index === undefined ? { depth: s.depth } : { depth: s.depth, index: s.index },
     });
   }
   return { traceEvents, displayTimeUnit: "ms", metadata: { source: "mpilock", ranks: size, t0 } };
@@ -176,6 +179,13 @@ const colors: Record<string, string> = {
   "fence hold": "#8e6bbf",
   wait: "#f2c14e",
   cancelled: "#9aa5b1",
+};
+
+/** Toolkit holds: drawn, and in the legend, only when the trace has them. */
+const toolkitColors: Record<string, string> = {
+  "semaphore hold": "#2e86ab",
+  "condition hold": "#e07a5f",
+  "sequential hold": "#3d405b",
 };
 
 function escape(text: string): string {
@@ -231,8 +241,9 @@ export function timelineSvg(
     const w = Math.max(1, x((e.ts ?? 0) + (e.dur ?? 0)) - x0);
     const h = isWait ? 6 : rowHeight - 8;
     const yy = isWait ? y + rowHeight - 10 : y + 2;
+    const fill = colors[key] ?? toolkitColors[key] ?? "#888";
     out.push(
-      `<rect class="span" data-rank="${e.tid}" data-name="${escape(e.name)}" x="${x0.toFixed(2)}" y="${yy}" width="${w.toFixed(2)}" height="${h}" fill="${colors[key] ?? "#888"}"><title>${escape(e.name)}: ${((e.dur ?? 0) / 1000).toFixed(3)} ms</title></rect>`,
+      `<rect class="span" data-rank="${e.tid}" data-name="${escape(e.name)}" x="${x0.toFixed(2)}" y="${yy}" width="${w.toFixed(2)}" height="${h}" fill="${fill}"><title>${escape(e.name)}: ${((e.dur ?? 0) / 1000).toFixed(3)} ms</title></rect>`,
     );
   }
   // Time axis with about eight ticks at round numbers of milliseconds.
@@ -249,7 +260,12 @@ export function timelineSvg(
     );
   }
   let lx = left;
-  for (const [name, color] of Object.entries(colors)) {
+  const drawn = new Set(spans.map((e) => e.name));
+  const legend = [
+    ...Object.entries(colors),
+    ...Object.entries(toolkitColors).filter(([name]) => drawn.has(name)),
+  ];
+  for (const [name, color] of legend) {
     out.push(
       `<rect x="${lx}" y="${axisY + 30}" width="12" height="12" fill="${color}"/><text x="${lx + 16}" y="${axisY + 40}">${name}</text>`,
     );

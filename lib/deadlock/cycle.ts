@@ -27,7 +27,8 @@ export interface Found {
  * or, for a hold with none known, when its rank is stalled (nothing else can run there)
  * and every request of that rank is stuck. The stuck set is the largest one that holds
  * these rules (start from every request, drop those with no stuck reason, repeat): only
- * what the entries prove; a rank not on the board is taken to be running.
+ * what the entries prove; a rank not on the board is taken to be running. A request that
+ * conflicts with a hold of its own rank is never stuck here (self-wait.ts reports it).
  */
 export class WaitGraph {
   readonly #entries: ReadonlyMap<number, BoardEntry>;
@@ -35,7 +36,15 @@ export class WaitGraph {
 
   constructor(entries: ReadonlyMap<number, BoardEntry>) {
     this.#entries = entries;
-    for (const e of entries.values()) for (const w of e.waits) this.#stuck.add(keyOf(e.rank, w.id));
+    // A request that conflicts with a hold of its own rank is a wait on itself (self-wait.ts
+    // reports it as ERR_MPILOCK_SELF_DEADLOCK) or on a task of its own rank: never a cycle
+    // across ranks, whatever the other ranks hold.
+    const onItself = (e: BoardEntry, w: BoardEntry["waits"][number]): boolean =>
+      w.collective === undefined &&
+      e.holds.some((h) => h.lock === w.lock && (h.kind === "write" || w.kind === "write"));
+    for (const e of entries.values()) {
+      for (const w of e.waits) if (!onItself(e, w)) this.#stuck.add(keyOf(e.rank, w.id));
+    }
     for (let changed = true; changed;) {
       changed = false;
       for (const e of entries.values()) {

@@ -46,6 +46,10 @@ export class Holder {
    * string: an Error's unformatted frames would keep closures, and so the handle, alive.
    */
   site: string | undefined = undefined;
+  /** While it waits: its stack, captured but not formatted (observe/wait-registry.ts). */
+  capture: { stack?: string } | undefined = undefined;
+  /** While it waits: formats its captured site into `site` (self-wait.ts). */
+  formatSite: (() => void) | undefined = undefined;
   /** How long it may wait for a lock this process holds before that is reported. */
   selfWaitLimit = Infinity;
   /** It waits with a `timeout`: one of the process's timers is its own (deadlock/). */

@@ -53,9 +53,20 @@ export class SelfWaitWatch {
    * limit. Returns what stops the check (call it when the request settles).
    */
   waiting(holder: Holder): () => void {
-    holder.site = new Error("asked for here").stack;
+    // Captured now, formatted only when needed (formatting costs as much as a handover):
+    // when reported, or at the grant of a request that waited long enough to matter.
+    let capture: { stack?: string } | undefined = holder.capture ?? new Error("asked for here");
+    const format = (): void => {
+      if (capture) holder.site = capture.stack;
+      capture = undefined;
+    };
+    const settle = (): void => {
+      if (holder.state === "held" && performance.now() - holder.requestedAt >= keepSiteMs) format();
+      capture = undefined; // an unformatted capture would keep the handle alive
+    };
+    holder.formatSite = format;
     const limit = holder.selfWaitLimit;
-    if (!Number.isFinite(limit)) return noop;
+    if (!Number.isFinite(limit)) return settle;
     const entry = this.#entry;
     let timer: NodeJS.Timeout;
     const check = (): void => {
@@ -65,11 +76,15 @@ export class SelfWaitWatch {
     };
     // Unreferenced: a process with nothing else to do ends, and beforeExit reports.
     timer = setTimeout(check, limit).unref();
-    return () => clearTimeout(timer);
+    return () => {
+      clearTimeout(timer);
+      settle();
+    };
   }
 }
 
-const noop = (): void => undefined;
+/** A request that waited this long keeps its site once granted (see waiting()). */
+const keepSiteMs = 1;
 
 /** beforeExit: the event loop is empty, so nothing will ever grant what still waits. */
 function reportAllWaiting(): void {
@@ -83,6 +98,7 @@ function reportAllWaiting(): void {
 }
 
 function report(entry: Watched, holder: Holder): void {
+  holder.formatSite?.();
   entry.scheduler.cancel(holder, new SelfDeadlockError(describe(entry.view, holder)));
 }
 

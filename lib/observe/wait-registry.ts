@@ -140,15 +140,27 @@ export function userFrames(stack: string | undefined): string[] {
   return frames;
 }
 
-/** The stack here, deeper than the default limit of 10 (the library's frames come first). */
-function captureSite(): string[] {
+/**
+ * The stack here, deeper than the default limit of 10 (the library's frames come first),
+ * captured but not formatted: V8 formats `stack` when it is first read, and formatting
+ * costs tens of microseconds, as much as a whole handover of a contended lock. Read with
+ * {@link siteFrames}.
+ */
+function captureSite(): { stack?: string } {
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = 40;
   const carrier: { stack?: string } = {};
   Error.captureStackTrace(carrier);
   Error.stackTraceLimit = limit;
-  return userFrames(carrier.stack);
+  return carrier;
 }
+
+/**
+ * A request that waited at least this long keeps its site once granted (formatted then);
+ * a shorter wait is forgotten, as a grant at once is: an unformatted capture must not
+ * outlive the wait (its frames would keep the handle alive for the leak guard).
+ */
+const keepSiteMs = 1;
 
 /**
  * What each task of one controller holds and waits for on this rank, kept as the
@@ -167,7 +179,8 @@ export class WaitRegistry implements SchedulerHook {
   #compactAt = minCompact;
   /** In request order. */
   readonly #waiting = new Set<Holder>();
-  readonly #sites = new WeakMap<Holder, string[]>();
+  /** Formatted sites, or (while waiting) captures not yet formatted. */
+  readonly #sites = new WeakMap<Holder, string[] | { stack?: string }>();
   readonly #collectives: CollectiveMark[] = [];
   /** singleWrite() calls so far (the deadlock detector compares them across ranks). */
   #singleWrites = 0;
@@ -190,14 +203,38 @@ export class WaitRegistry implements SchedulerHook {
   waiting(holder: Holder): void {
     this.inner.waiting?.(holder);
     if (holder.internal) return;
-    this.#sites.set(holder, captureSite());
+    const site = captureSite();
+    holder.capture = site; // shared with the self-wait check: one capture per wait
+    this.#sites.set(holder, site);
     this.#waiting.add(holder);
     this.onWait?.();
+  }
+
+  /** The site of `holder` as frames (formatted now if it was not yet). */
+  #site(holder: Holder): string[] | undefined {
+    const site = this.#sites.get(holder);
+    if (site === undefined || Array.isArray(site)) return site;
+    const frames = userFrames(site.stack);
+    this.#sites.set(holder, frames);
+    return frames;
+  }
+
+  /** The wait of `holder` ended: keep its site formatted, or forget a short wait's. */
+  #settleSite(holder: Holder): void {
+    holder.capture = undefined;
+    const site = this.#sites.get(holder);
+    if (site === undefined || Array.isArray(site)) return;
+    if (holder.state === "held" && performance.now() - holder.requestedAt >= keepSiteMs) {
+      this.#sites.set(holder, userFrames(site.stack));
+    } else {
+      this.#sites.delete(holder);
+    }
   }
 
   granted(holder: Holder): void {
     this.inner.granted(holder);
     if (holder.internal) return;
+    this.#settleSite(holder);
     if (this.#waiting.size > 0) this.#waiting.delete(holder);
     if (this.#held.push(holder) >= this.#compactAt) this.#compact();
     this.watcher?.();
@@ -216,6 +253,8 @@ export class WaitRegistry implements SchedulerHook {
 
   cancelled(holder: Holder): void {
     this.inner.cancelled(holder);
+    holder.capture = undefined;
+    this.#sites.delete(holder);
     this.#waiting.delete(holder);
     this.watcher?.();
   }
@@ -279,7 +318,7 @@ export class WaitRegistry implements SchedulerHook {
       waiting: this.#waiting,
       collectives: this.#collectives,
       singleWrites: this.#singleWrites,
-      siteOf: (h) => this.#sites.get(h) ?? userFrames(h.origin),
+      siteOf: (h) => this.#site(h) ?? userFrames(h.origin),
     };
   }
 
@@ -302,7 +341,7 @@ export class WaitRegistry implements SchedulerHook {
         state,
         sinceMs: Math.max(0, now - (state === "waiting" ? h.requestedAt : h.grantedAt)),
         nested: h.nested,
-        site: this.#sites.get(h) ?? userFrames(h.origin),
+        site: this.#site(h) ?? userFrames(h.origin),
       };
       if (inside !== undefined) entry.inside = inside;
       return entry;

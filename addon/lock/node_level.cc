@@ -121,7 +121,7 @@ Pending NodeLevel::begin(LockKind kind, uint32_t seq, bool jsPolls) {
     r.state = State::kHeld;
     return Pending::kGranted;
   }
-  if (jsPolls && (kind == LockKind::kRead || lock_.writersAhead() <= 1)) {
+  if (jsPolls && (kind == LockKind::kRead || lock_.writersAhead() <= node::kHeadDepth)) {
     r.state = State::kJsPolls;
     return Pending::kJsPolls;
   }

@@ -278,9 +278,10 @@ void NodeLock::enterTurn() {
   h_->wout.phase.store(ph, std::memory_order_relaxed);
   myBits_ = kPresent | ph;
   drainTarget_ = h_->rin.v.fetch_add(myBits_) & kStateMask;
-  // The next writer in line may want to know now (awaitWrite's untilHead).
-  uint64_t next = ringAt(myTicket_ + 1).load();
-  if (ticketOf(next) == myTicket_ + 1 && stateOf(next) == kQueued) {
+  // The writer kHeadDepth places behind may want to know now (awaitWrite's untilHead).
+  uint32_t behind = myTicket_ + kHeadDepth;
+  uint64_t next = ringAt(behind).load();
+  if (ticketOf(next) == behind && stateOf(next) == kQueued) {
     Entry& e = slotAt(slotOf(next)).write;
     if (e.wantsHead.load()) wakeEntry(e);
   }
@@ -316,7 +317,7 @@ Status NodeLock::awaitWrite(Clock::time_point deadline, CancelToken* token, bool
         me.write,
         [&] {
           uint32_t ahead = t - h_->wout.v.load();
-          return ahead == 0 || (untilHead && ahead == 1);
+          return ahead == 0 || (untilHead && ahead <= kHeadDepth);
         },
         deadline, token);
     if (untilHead) me.write.wantsHead.store(0);

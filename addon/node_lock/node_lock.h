@@ -101,6 +101,10 @@ namespace mpilock::node {
 using Clock = std::chrono::steady_clock;  // CLOCK_MONOTONIC, as FUTEX_WAIT_BITSET's default
 
 constexpr uint32_t kReaderInc = 0x100;
+// awaitWrite's untilHead returns once at most this many writers are ahead (the turn holder
+// included): two, so that the wake-up of the writer two places back and its trip into
+// JavaScript happen while the two before it hold, off the handover's path.
+constexpr uint32_t kHeadDepth = 2;
 constexpr uint32_t kWriterBits = kReaderInc - 1;
 constexpr uint32_t kPresent = 0x2;
 constexpr uint32_t kPhase = 0x1;

@@ -151,42 +151,54 @@ bool triesBackOut() {
   return true;
 }
 
-// A writer further back sleeps until the one before it has its turn, then hears kHead (still
-// pending, in place) while that one holds; its grant comes at that one's release.
+// A writer kHeadDepth + 1 places back sleeps until the writer kHeadDepth places ahead of it
+// has its turn, then hears kHead (still pending, in place) while the writers ahead hold;
+// its grant comes in turn. One that did not ask (untilHead false) is woken at its turn only.
 bool headWakeUp() {
+  static_assert(mpilock::node::kHeadDepth == 2, "the test lines up 4 writers");
   Shared s = makeShared();
-  NodeLock a = attach(s, 0), b = attach(s, 1), c = attach(s, 2);
+  NodeLock a = attach(s, 0), b = attach(s, 1), c = attach(s, 2), d = attach(s, 3);
   CHECK(a.write() == Status::kGranted);
   CHECK(b.beginWrite() == Step::kWaiting && b.writersAhead() == 1);
   CHECK(c.beginWrite() == Step::kWaiting && c.writersAhead() == 2);
-  std::atomic<int> cStatus{-1};
+  CHECK(d.beginWrite() == Step::kWaiting && d.writersAhead() == 3);
+  // c is within the depth already: its untilHead wait returns at once.
+  CHECK(c.awaitWrite(Clock::time_point::max(), nullptr, true) == Status::kHead);
+  std::atomic<int> dStatus{-1};
   std::thread waiter(
-      [&] { cStatus = static_cast<int>(c.awaitWrite(Clock::time_point::max(), nullptr, true)); });
+      [&] { dStatus = static_cast<int>(d.awaitWrite(Clock::time_point::max(), nullptr, true)); });
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  CHECK(cStatus.load() == -1);  // a holds: c is not next yet
+  CHECK(dStatus.load() == -1);  // a holds: d is three places back
   a.writeRelease();
   until([&] { return b.pollWrite() == Step::kGranted; });
-  until([&] { return cStatus.load() != -1; }, 2000);
+  until([&] { return dStatus.load() != -1; }, 2000);  // b's turn woke d
   waiter.join();
-  CHECK(cStatus.load() == static_cast<int>(Status::kHead));
-  CHECK(c.writersAhead() == 1 && c.pollWrite() == Step::kWaiting);  // b still holds
+  CHECK(dStatus.load() == static_cast<int>(Status::kHead));
+  CHECK(d.writersAhead() == 2 && d.pollWrite() == Step::kWaiting);  // b holds, c waits
   b.writeRelease();
-  CHECK(c.pollWrite() == Step::kGranted);
+  CHECK(c.pollWrite() == Step::kGranted && d.pollWrite() == Step::kWaiting);
   c.writeRelease();
-  // Not asked for: no head wake-up (an untilHead-free sleeper is woken at its turn only).
+  CHECK(d.pollWrite() == Step::kGranted);
+  d.writeRelease();
+  // Not asked for: no head wake-up.
   CHECK(a.write() == Status::kGranted);
   CHECK(b.beginWrite() == Step::kWaiting && c.beginWrite() == Step::kWaiting);
-  std::atomic<int> cPlain{-1};
+  CHECK(d.beginWrite() == Step::kWaiting);
+  std::atomic<int> dPlain{-1};
   std::thread plain(
-      [&] { cPlain = static_cast<int>(c.awaitWrite(Clock::time_point::max(), nullptr)); });
+      [&] { dPlain = static_cast<int>(d.awaitWrite(Clock::time_point::max(), nullptr)); });
   a.writeRelease();
   until([&] { return b.pollWrite() == Step::kGranted; });
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  CHECK(cPlain.load() == -1);
+  CHECK(dPlain.load() == -1);
   b.writeRelease();
-  plain.join();
-  CHECK(cPlain.load() == static_cast<int>(Status::kGranted));
+  until([&] { return c.pollWrite() == Step::kGranted; });
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  CHECK(dPlain.load() == -1);
   c.writeRelease();
+  plain.join();
+  CHECK(dPlain.load() == static_cast<int>(Status::kGranted));
+  d.writeRelease();
   return true;
 }
 

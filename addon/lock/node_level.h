@@ -4,9 +4,10 @@
 // request that must wait is polled by the JavaScript thread for a while, then handed to a
 // waiter thread of its kind, which sleeps on the node lock's futex and reports the grant (or
 // the withdrawal) as a completion. One request per kind at a time, as for the global lock.
-// A write further back in the queue is not polled: its waiter sleeps until the writer before
-// it has its turn, then reports kHead and JavaScript polls it again, so that the handover
-// itself needs no wake-up and no thread hop (both happen while the writer before it holds).
+// A write further back in the queue is not polled: its waiter sleeps until at most
+// node::kHeadDepth writers are ahead, then reports kHead and JavaScript polls it again, so
+// that the handover itself needs no wake-up and no thread hop (both happen while the
+// writers ahead of it hold).
 #pragma once
 #include <condition_variable>
 #include <cstdint>

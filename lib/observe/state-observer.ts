@@ -1,6 +1,7 @@
 import { defer, EMPTY, finalize, map, type Observable, share, Subject, takeUntil } from "rxjs";
 
-import { EventHub, type FenceTrack, lockEvent, type LockEvent } from "./lock-events.js";
+import { EventHub, type FenceTrack } from "./lock-events.js";
+import { trackWait } from "./toolkit-track.js";
 import { monotonicNow } from "../runtime/clock.js";
 import { StatsRecorder } from "./lock-stats.js";
 import type { CounterState, WindowBackend } from "../runtime/window-backend.js";
@@ -70,28 +71,6 @@ export class LockObserver {
 
   /** Starts the events and statistics of one fence. */
   fenceTrack(): FenceTrack {
-    const counter = this.stats.of("fence");
-    counter.requested++;
-    const at = { requestedAt: performance.now(), grantedAt: 0, depth: 0, nested: false };
-    const id = this.events.active ? this.events.newId() : 0;
-    const emit = (type: LockEvent["type"]): void => {
-      if (id) this.events.emit(lockEvent(type, "fence", this.backend.rank, id, at));
-    };
-    emit("requested");
-    return {
-      granted: () => {
-        at.grantedAt = performance.now();
-        counter.recordWait(at.grantedAt - at.requestedAt);
-        emit("granted");
-      },
-      released: () => {
-        counter.released++;
-        emit("released");
-      },
-      cancelled: () => {
-        counter.cancelled++;
-        emit("cancelled");
-      },
-    };
+    return trackWait(this.events, this.stats, "fence");
   }
 }

@@ -13,44 +13,49 @@ export interface ToolkitEventTrack {
 }
 
 /**
- * The toolkit's observer of one controller (lib/toolkit/track.ts): counts every wait into
- * `stats`, and makes events (with the primitive's index) only while `events` has a
- * listener, as the lock's hook does.
+ * One wait of `kind` (a fence, or a toolkit primitive with its `index`): counted into
+ * `stats` always, events made only while `events` has a listener, as the lock's hook does.
  */
+export function trackWait(
+  events: EventHub,
+  stats: StatsRecorder,
+  kind: Exclude<EventKind, "read" | "write">,
+  index?: number,
+): ToolkitEventTrack {
+  const counter = stats.of(kind);
+  counter.requested++;
+  const at = { requestedAt: performance.now(), grantedAt: 0, depth: 0, nested: false };
+  const id = events.active ? events.newId() : 0;
+  const emit = (type: LockEvent["type"]): void => {
+    if (!id) return;
+    const event = lockEvent(type, kind, events.rank, id, at);
+    if (index !== undefined) event.index = index;
+    events.emit(event);
+  };
+  emit("requested");
+  return {
+    granted: () => {
+      at.grantedAt = performance.now();
+      counter.recordWait(at.grantedAt - at.requestedAt);
+      emit("granted");
+    },
+    released: () => {
+      counter.released++;
+      emit("released");
+    },
+    cancelled: () => {
+      counter.cancelled++;
+      emit("cancelled");
+    },
+    suspended: () => emit("suspended"),
+    resumed: () => emit("resumed"),
+  };
+}
+
+/** The toolkit's observer of one controller (lib/toolkit/track.ts). */
 export function toolkitObserver(
   events: EventHub,
   stats: StatsRecorder,
 ): { track(kind: ToolkitEventKind, index: number): ToolkitEventTrack } {
-  return {
-    track(kind, index) {
-      const counter = stats.of(kind);
-      counter.requested++;
-      const at = { requestedAt: performance.now(), grantedAt: 0, depth: 0, nested: false };
-      const id = events.active ? events.newId() : 0;
-      const emit = (type: LockEvent["type"]): void => {
-        if (!id) return;
-        const event = lockEvent(type, kind, events.rank, id, at);
-        event.index = index;
-        events.emit(event);
-      };
-      emit("requested");
-      return {
-        granted: () => {
-          at.grantedAt = performance.now();
-          counter.recordWait(at.grantedAt - at.requestedAt);
-          emit("granted");
-        },
-        released: () => {
-          counter.released++;
-          emit("released");
-        },
-        cancelled: () => {
-          counter.cancelled++;
-          emit("cancelled");
-        },
-        suspended: () => emit("suspended"),
-        resumed: () => emit("resumed"),
-      };
-    },
-  };
+  return { track: (kind, index) => trackWait(events, stats, kind, index) };
 }

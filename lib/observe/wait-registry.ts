@@ -221,6 +221,7 @@ export class WaitRegistry implements SchedulerHook {
 
   /** The wait of `holder` ended: keep its site formatted, or forget a short wait's. */
   #settleSite(holder: Holder): void {
+    if (holder.capture === undefined) return; // granted at once: no site, no lookup
     holder.capture = undefined;
     const site = this.#sites.get(holder);
     if (site === undefined || Array.isArray(site)) return;

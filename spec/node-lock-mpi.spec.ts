@@ -35,19 +35,23 @@ describe.each(["openmpi", "mpich"] as const)("the node lock, %s", (mpi) => {
     for (const r of reports) expect(r.level).toBe("global");
   });
 
-  it.each([4, 6])(
-    "%i ranks: sleepers that time out leave the lock working; the others get it",
-    async (np) => {
+  it.each([
+    [4, "loop"],
+    [6, "loop"],
+    [4, "thread"],
+  ] as const)(
+    "%i ranks, waits asleep in the %s: sleepers that time out leave the lock working; the others get it",
+    async (np, wake) => {
       const { reports } = await mpirun("node-lock", {
         np,
         // Odd ranks give up after 300 ms while rank 0 holds for 1.5 s; the others wait.
         args: ["--mode=sleepers", "--hold=1500", "--timeout=300"],
-        env,
+        env: { ...env, MPILOCK_NODE_WAKE: wake },
         mpi,
         timeoutMs: 90_000,
       });
       for (const r of reports) {
-        expect(r.level).toBe("node");
+        expect(r).toMatchObject({ level: "node", wake });
         if (r.rank === 0) continue;
         if ((r.rank as number) % 2 === 1)
           expect(r).toMatchObject({ got: false, error: "ERR_MPILOCK_TIMEOUT" });

@@ -16,23 +16,34 @@ const K = 40;
 const TASKS = 2;
 const tempDir = useTempDir();
 
-describe.each(SIZES)("lock intervals under mpirun -np %i", (np) => {
-  it("writes overlap nothing; reads of all ranks overlap", async () => {
-    const dir = tempDir();
-    const { reports } = await mpirun("intervals", {
-      np,
-      args: [`--dir=${dir}`, `--k=${K}`, `--tasks=${TASKS}`, "--hold=200"],
-      timeoutMs: JOB_TIMEOUT_MS,
-    });
-    expect(reports).toHaveLength(np);
-    const held = heldIntervals(reports);
-    expect(held).toHaveLength(np * TASKS * K);
-    expect(held.filter((h) => h.kind === "write").length).toBeGreaterThan(0);
-    expect(held.every((h) => h.start <= h.end)).toBe(true);
-    expect(writeOverlaps(held)).toEqual([]);
+// The node lock's two ways of waiting (the nodeWake setting): the default sleeps in the
+// event loop; "thread" on waiter threads. The global lock (nodeLock off) once more.
+const WAYS = [
+  ["the default", {}],
+  ["node lock waits on threads", { MPILOCK_NODE_WAKE: "thread" }],
+] as const;
 
-    // Every rank held its read at one common instant.
-    const together = reports.map((r) => r.together as [number, number]);
-    expect(commonPart(together)).not.toBeNull();
-  });
+describe.each(SIZES)("lock intervals under mpirun -np %i", (np) => {
+  it.each(np >= 4 ? WAYS : WAYS.slice(0, 1))(
+    "writes overlap nothing; reads of all ranks overlap (%s)",
+    async (_, env) => {
+      const dir = tempDir();
+      const { reports } = await mpirun("intervals", {
+        np,
+        args: [`--dir=${dir}`, `--k=${K}`, `--tasks=${TASKS}`, "--hold=200"],
+        env,
+        timeoutMs: JOB_TIMEOUT_MS,
+      });
+      expect(reports).toHaveLength(np);
+      const held = heldIntervals(reports);
+      expect(held).toHaveLength(np * TASKS * K);
+      expect(held.filter((h) => h.kind === "write").length).toBeGreaterThan(0);
+      expect(held.every((h) => h.start <= h.end)).toBe(true);
+      expect(writeOverlaps(held)).toEqual([]);
+
+      // Every rank held its read at one common instant.
+      const together = reports.map((r) => r.together as [number, number]);
+      expect(commonPart(together)).not.toBeNull();
+    },
+  );
 });

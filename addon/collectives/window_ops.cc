@@ -89,15 +89,35 @@ bool CreateWindowOp::step() {
     votes_[0] = plan_.level ? 1 : 0;
     votes_[1] = pidns;
     votes_[2] = -pidns;
+    std::string ignored;  // without the FIFOs, the node lock's waiter threads sleep instead
+    votes_[3] = loopWake_ && plan_.level && plan_.level->makeWakeFifo(ignored) ? 1 : 0;
     // Nobody touches the counters before the master has zeroed them, nor the node lock
     // before every rank mapped it; and all of them use it or none.
-    error_ = MPI_Iallreduce(votes_, agreed_, 3, MPI_INT64_T, MPI_MIN, comm_, &request_);
+    error_ = MPI_Iallreduce(votes_, agreed_, 4, MPI_INT64_T, MPI_MIN, comm_, &request_);
     if (error_ != MPI_SUCCESS) return true;
     stage_ = 2;
+  }
+  if (stage_ == 2) {
+    error_ = MPI_Test(&request_, &done, MPI_STATUS_IGNORE);
+    if (error_ != MPI_SUCCESS) return true;
+    if (!done) return false;
+    if (agreed_[0] != 1 || agreed_[3] != 1) return adoptWindow();
+    // Every FIFO exists now: open the others', and use them only if every rank could.
+    std::string ignored;
+    opened_ = plan_.level->openPeerFifos(ignored) ? 1 : 0;
+    error_ = MPI_Iallreduce(&opened_, &allOpened_, 1, MPI_INT64_T, MPI_MIN, comm_, &request_);
+    if (error_ != MPI_SUCCESS) return true;
+    stage_ = 3;
   }
   error_ = MPI_Test(&request_, &done, MPI_STATUS_IGNORE);
   if (error_ != MPI_SUCCESS) return true;
   if (!done) return false;
+  plan_.level->finishLoopWake(allOpened_ == 1);
+  return adoptWindow();
+}
+
+bool CreateWindowOp::adoptWindow() {
+  if (plan_.level && (agreed_[0] != 1 || agreed_[3] != 1)) plan_.level->finishLoopWake(false);
   if (agreed_[0] == 1) {
     plan_.level->segmentMapped();  // by every rank: unlink it
     // Dead slots are told by pid: only where every rank sees the same pids.

@@ -22,13 +22,14 @@ class CreateWindowOp : public CollectiveOp {
  public:
   using Adopt = std::function<void(std::unique_ptr<LockWindow>, NodePlan)>;
   CreateWindowOp(uint32_t token, int32_t id, MPI_Comm parent, int master, bool biasedReads,
-                 bool nodeLock, Adopt adopt)
+                 bool nodeLock, bool loopWake, Adopt adopt)
       : token_(token),
         id_(id),
         parent_(parent),
         master_(master),
         biasedReads_(biasedReads),
         nodeLock_(nodeLock),
+        loopWake_(loopWake),
         adopt_(std::move(adopt)) {}
   bool step() override;
   Completion result() override;
@@ -40,10 +41,14 @@ class CreateWindowOp : public CollectiveOp {
   int master_;
   bool biasedReads_;
   bool nodeLock_;
+  bool loopWake_;
   Adopt adopt_;
   void planNodeLock(int rank, int size);  // blocking, right after the window's allocation
+  bool adoptWindow();                     // the last step: hands the window over; true
   NodePlan plan_;
-  int64_t votes_[3] = {0, 0, 0}, agreed_[3] = {0, 0, 0};  // mapped, pid namespace (min, -max)
+  // mapped, pid namespace (min, -max), wake FIFO made; then: every peer's FIFO opened
+  int64_t votes_[4] = {0, 0, 0, 0}, agreed_[4] = {0, 0, 0, 0};
+  int64_t opened_ = 0, allOpened_ = 0;
   int stage_ = 0;
   MPI_Comm comm_ = MPI_COMM_NULL;
   MPI_Win win_ = MPI_WIN_NULL;

@@ -26,6 +26,15 @@ void* mapShared(int fd, size_t bytes, std::string& error) {
   }
   return p;
 }
+// The cores this process may run on (its affinity mask), at least 1.
+uint32_t onlineCores() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+    return static_cast<uint32_t>(CPU_COUNT(&set));
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 ? static_cast<uint32_t>(n) : 1;
+}
 }  // namespace
 
 std::unique_ptr<NodeSegment> NodeSegment::create(size_t bytes, std::string& error) {
@@ -87,7 +96,9 @@ NodeSegment::~NodeSegment() {
 NodeLevel::NodeLevel(std::unique_ptr<NodeSegment> segment, uint32_t slots, uint32_t slot,
                      node::Options options)
     : segment_(std::move(segment)),
-      lock_(segment_->base(), segment_->bytes(), slots, slot, options) {}
+      lock_(segment_->base(), segment_->bytes(), slots, slot, options),
+      peers_(slots, -1),
+      pollsPay_(slots <= onlineCores()) {}
 
 NodeLevel::~NodeLevel() {
   releaseEverything();
@@ -100,6 +111,7 @@ NodeLevel::~NodeLevel() {
     if (r->waiter.joinable()) r->waiter.join();
   }
   lock_.detach();
+  finishLoopWake(false);  // closes the FIFOs
 }
 
 node::Step NodeLevel::beginStep(LockKind kind) {
@@ -121,12 +133,14 @@ Pending NodeLevel::begin(LockKind kind, uint32_t seq, bool jsPolls) {
     r.state = State::kHeld;
     return Pending::kGranted;
   }
+  // With more ranks on the node than cores, a rank that polls takes the core the holder
+  // needs: where the event loop can sleep instead (loop wake), it does.
+  if (loopWake_ && !pollsPay_) jsPolls = false;
   if (jsPolls && (kind == LockKind::kRead || lock_.writersAhead() <= node::kHeadDepth)) {
     r.state = State::kJsPolls;
     return Pending::kJsPolls;
   }
-  handToWaiter(kind, r, jsPolls);
-  return Pending::kThreadPolls;
+  return handOff(kind, r, jsPolls);
 }
 
 Pending NodeLevel::poll(LockKind kind, uint32_t seq, bool handOver) {
@@ -148,8 +162,7 @@ Pending NodeLevel::poll(LockKind kind, uint32_t seq, bool handOver) {
     return pollStep(kind) == node::Step::kGranted ? (r.state = State::kHeld, Pending::kGranted)
                                                   : Pending::kJsPolls;
   }
-  handToWaiter(kind, r, false);
-  return Pending::kThreadPolls;
+  return handOff(kind, r, false);
 }
 
 Pending NodeLevel::tryBegin(LockKind kind, uint32_t seq) {
@@ -179,7 +192,8 @@ void NodeLevel::withdraw(LockKind kind, uint32_t seq) {
   Request& r = request(kind);
   std::lock_guard<std::mutex> g(r.m);
   if (r.seq != seq) return;
-  if (r.state == State::kJsPolls) {
+  if (r.state == State::kJsPolls || r.state == State::kLoop) {
+    if (r.state == State::kLoop) lock_.wokenInLoop(kind == LockKind::kWrite);
     withdrawStep(kind);
     r.state = State::kIdle;
     report_(Completion::Type::kWithdrawn, kind, seq);
@@ -204,7 +218,9 @@ void NodeLevel::releaseEverything() {
       node::NodeLock::cancel(r.token);
       r.cv.wait(g, [&] { return r.state != State::kThread; });
     }
-    if (r.state == State::kJsPolls) withdrawStep(kind), r.state = State::kIdle;
+    if (r.state == State::kLoop) lock_.wokenInLoop(kind == LockKind::kWrite);
+    if (r.state == State::kJsPolls || r.state == State::kLoop)
+      withdrawStep(kind), r.state = State::kIdle;
     if (r.state == State::kHeld) {
       r.state = State::kIdle;
       kind == LockKind::kRead ? lock_.readRelease() : lock_.writeRelease();

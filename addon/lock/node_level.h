@@ -8,7 +8,14 @@
 // node::kHeadDepth writers are ahead, then reports kHead and JavaScript polls it again, so
 // that the handover itself needs no wake-up and no thread hop (both happen while the
 // writers ahead of it hold).
+// LOOP WAKE. Where every rank of the node made and opened the others' wake-up FIFOs (one per
+// slot, set up at window creation), a request that must wait sleeps in the event loop
+// instead of on a waiter thread: the node lock's releaser writes a byte into the sleeper's
+// FIFO, libuv wakes the JavaScript thread (addon/node/loop_wake.h), and onWake() there polls
+// the request and reports it directly. One wake-up per handover instead of two (the waiter
+// thread's, then the thread-safe function's), and no thread-safe function round trip.
 #pragma once
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -16,6 +23,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "node_lock/node_lock.h"
 #include "protocol/completion.h"
@@ -53,7 +61,7 @@ class NodeLevel {
             node::Options options);
   void setReport(Report report) { report_ = std::move(report); }  // before the first request
   void segmentMapped() { segment_->unlink(); }
-  void noReclaim() { lock_.setReclaimEveryMs(0); }
+  void noReclaim() { lock_.setReclaimEveryMs(0), reclaim_ = false; }
   ~NodeLevel();  // withdraws what waits, releases what is held, joins the waiters
 
   Pending begin(LockKind kind, uint32_t seq, bool jsPolls);
@@ -62,7 +70,18 @@ class NodeLevel {
   void end(LockKind kind, bool downgrade);
   void withdraw(LockKind kind, uint32_t seq);  // a kWithdrawn (or a raced kGranted) follows
   bool busy();                                 // a request pending on a waiter thread
-  void releaseEverything();                    // withdraw, release, give a cached read back
+
+  // Loop wake set-up, in this order, collectively on the node (window_ops.cc):
+  bool makeWakeFifo(std::string& error);      // this slot's FIFO, opened for reading
+  bool openPeerFifos(std::string& error);     // every other slot's, once all were made
+  void finishLoopWake(bool everyRankOpened);  // unlink this slot's; use it only if all did
+  int wakeFd() const { return loopWake_ ? wakeFd_ : -1; }
+  // The JavaScript thread, when wakeFd() is readable: what the sleeping requests came to.
+  CompletionBatch onWake(int32_t window);
+  // A dead rank's requests are withdrawn by the living; loop sleepers have no timed futex
+  // wait to do it from, so the progress thread calls this now and then (idle_work.cc).
+  void reclaimTick();
+  void releaseEverything();  // withdraw, release, give a cached read back
 
   struct Sample {
     int64_t readers, writer, queued, phase;
@@ -70,7 +89,7 @@ class NodeLevel {
   Sample sample();
 
  private:
-  enum class State { kIdle, kJsPolls, kThread, kHeld };
+  enum class State { kIdle, kJsPolls, kThread, kLoop, kHeld };
   struct Request {
     std::mutex m;
     std::condition_variable cv;
@@ -88,12 +107,23 @@ class NodeLevel {
   node::Step pollStep(LockKind kind);
   void withdrawStep(LockKind kind);
   void handToWaiter(LockKind kind, Request& r, bool untilHead);  // with r.m held
+  // With r.m held: to the waiter thread, or asleep in the event loop where it can.
+  Pending handOff(LockKind kind, Request& r, bool untilHead);
+  // With r.m held, a kLoop request: granted, next in line (kJsPolls) or still asleep (kLoop).
+  State checkLoop(LockKind kind, Request& r);
+  static void wakeSlot(void* self, uint32_t slot);
   void waitLoop(LockKind kind);
 
   std::unique_ptr<NodeSegment> segment_;
   node::NodeLock lock_;
   Report report_;
   Request read_, write_;
+  int wakeFd_ = -1;         // this slot's FIFO (read end, non-blocking)
+  std::vector<int> peers_;  // write ends of the others' FIFOs, by slot (-1: none)
+  bool loopWake_ = false;
+  bool reclaim_ = true;
+  bool pollsPay_;  // no more ranks on the node than cores: polling from JavaScript pays
+  std::atomic<int64_t> lastReclaimMs_{0};
 };
 
 }  // namespace mpilock

@@ -3,6 +3,7 @@
 // exchanged in protocol/protocol.h.
 #include <napi.h>
 
+#include "node/loop_wake.h"
 #include "node/wall_clock.h"
 #include "runtime/progress_thread.h"
 
@@ -14,6 +15,7 @@ using mpilock::LockKind;
 using mpilock::ProgressThread;
 
 Napi::ThreadSafeFunction deliveries;
+Napi::FunctionReference deliverHere;  // the same JavaScript handler, called on its thread
 bool keptAlive = false;
 
 Napi::Object toObject(Napi::Env env, Completion& c) {
@@ -106,7 +108,10 @@ Napi::Value Start(const Napi::CallbackInfo& info) {
   if (bias.IsBoolean()) options.biasedReads = bias.As<Napi::Boolean>();
   Napi::Value nodeLock = opts.Get("nodeLock");
   if (nodeLock.IsBoolean()) options.nodeLock = nodeLock.As<Napi::Boolean>();
+  Napi::Value loopWake = opts.Get("loopWake");
+  if (loopWake.IsBoolean()) options.loopWake = loopWake.As<Napi::Boolean>();
   deliveries = Napi::ThreadSafeFunction::New(env, info[0].As<Napi::Function>(), "mpilock", 0, 1);
+  deliverHere = Napi::Persistent(info[0].As<Napi::Function>());
   deliveries.Ref(env);  // until the init completion arrives
   keptAlive = true;
   napi_add_env_cleanup_hook(env, shutdownRuntime, nullptr);
@@ -126,6 +131,23 @@ Napi::Value KeepAlive(const Napi::CallbackInfo& info) {
     on ? deliveries.Ref(info.Env()) : deliveries.Unref(info.Env());
     keptAlive = on;
   }
+  return info.Env().Undefined();
+}
+
+uint32_t u32(const Napi::CallbackInfo& info, size_t i);
+int32_t i32(const Napi::CallbackInfo& info, size_t i);
+
+// watchNodeWake(window): true when the window's node lock wakes this thread itself.
+Napi::Value WatchNodeWake(const Napi::CallbackInfo& info) {
+  int32_t id = i32(info, 0);
+  bool on = mpilock::LoopWake::watch(
+      info.Env(), id, ProgressThread::instance().nodeLevelOf(id),
+      [](Napi::Env env, CompletionBatch* batch) { deliverBatch(env, deliverHere.Value(), batch); });
+  return Napi::Boolean::New(info.Env(), on);
+}
+
+Napi::Value UnwatchNodeWake(const Napi::CallbackInfo& info) {
+  mpilock::LoopWake::unwatch(i32(info, 0));
   return info.Env().Undefined();
 }
 
@@ -276,6 +298,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("broadcast", Napi::Function::New(env, Broadcast));
   exports.Set("beginLock", Napi::Function::New(env, BeginLock));
   exports.Set("pollLock", Napi::Function::New(env, PollLock));
+  exports.Set("watchNodeWake", Napi::Function::New(env, WatchNodeWake));
+  exports.Set("unwatchNodeWake", Napi::Function::New(env, UnwatchNodeWake));
   exports.Set("tryLock", Napi::Function::New(env, TryLock));
   exports.Set("endLock", Napi::Function::New(env, EndLock));
   exports.Set("withdrawLock", Napi::Function::New(env, WithdrawLock));

@@ -71,7 +71,7 @@ Status NodeLock::await(Entry& e, Ready ready, Clock::time_point deadline, Cancel
   }
   for (;;) {
     // Announce, then read seq, then re-check: a change after this point bumps seq.
-    e.sleeping.store(1);
+    e.sleeping.store(kInFutex);
     uint32_t s = e.seq.load();
     if (ready()) break;
     if (cancelled()) {
@@ -103,12 +103,29 @@ Status NodeLock::await(Entry& e, Ready ready, Clock::time_point deadline, Cancel
 }
 
 void NodeLock::wakeEntry(Entry& e) {
-  if (e.sleeping.load()) {
-    e.seq.fetch_add(1);
-    e.wakeCalls.fetch_add(1);
-    Stats::bump(stats_.wakeCalls);
+  uint32_t how = e.sleeping.load();
+  if (how == kAwake) return;
+  e.seq.fetch_add(1);
+  e.wakeCalls.fetch_add(1);
+  Stats::bump(stats_.wakeCalls);
+  if (how == kInLoop && waker_) {
+    auto entry = reinterpret_cast<const char*>(&e) - reinterpret_cast<const char*>(slots_);
+    waker_(wakerContext_, static_cast<uint32_t>(entry / static_cast<ptrdiff_t>(sizeof(Slot))));
+  } else {
     futexWake(e.seq);
   }
+}
+
+void NodeLock::sleepInLoop(bool write, bool untilHead) {
+  Entry& e = write ? slotAt(slot_).write : slotAt(slot_).read;
+  if (write && untilHead) e.wantsHead.store(1);
+  e.sleeping.store(kInLoop);  // seq_cst: the caller's next poll or the changer's wake sees it
+}
+
+void NodeLock::wokenInLoop(bool write) {
+  Entry& e = write ? slotAt(slot_).write : slotAt(slot_).read;
+  e.sleeping.store(kAwake);
+  if (write) e.wantsHead.store(0);
 }
 
 void NodeLock::cancel(CancelToken& token) {

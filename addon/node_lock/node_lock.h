@@ -122,9 +122,13 @@ enum ReadState : uint32_t {
 enum TurnState : uint32_t { kEmpty = 0, kQueued = 1, kWriteCancelled = 2, kPassed = 3 };
 
 // A futex word of one waiter and its bookkeeping (shared).
+// How an entry's owner sleeps (Entry::sleeping): not at all, in FUTEX_WAIT on seq, or in its
+// process's event loop, woken through the process's own wake-up (NodeLock::setLoopWaker).
+enum Sleep : uint32_t { kAwake = 0, kInFutex = 1, kInLoop = 2 };
+
 struct alignas(64) Entry {
   std::atomic<uint32_t> seq{0};        // the futex word: bumped by whoever wakes this entry
-  std::atomic<uint32_t> sleeping{0};   // 1 while the owner may be in FUTEX_WAIT
+  std::atomic<uint32_t> sleeping{0};   // Sleep: how the owner may sleep now
   std::atomic<uint32_t> wakeCalls{0};  // FUTEX_WAKE calls made for this entry (for tests)
   std::atomic<uint32_t> wantsHead{0};  // a writer's: wake it when it becomes next in line
 };
@@ -264,6 +268,17 @@ class NodeLock {
   Snapshot snapshot() const;
   const Stats& stats() const { return stats_; }
   void setReclaimEveryMs(uint32_t ms) { opt_.reclaimEveryMs = ms; }  // before any wait
+
+  // Sleeping in the event loop (the runtime's way to take the waiter thread off the
+  // handover): `waker(slot)` wakes the process of `slot` (it must be cheap and never block);
+  // set before any request. sleepInLoop(kind) announces the pending request as asleep there
+  // (a writer further back than kHeadDepth also wants a wake-up at the head); its caller then
+  // polls once more (a change before the announcement is not announced to it) and again at
+  // each wake-up; wokenInLoop(kind) ends the announcement.
+  using LoopWaker = void (*)(void* context, uint32_t slot);
+  void setLoopWaker(LoopWaker waker, void* context) { waker_ = waker, wakerContext_ = context; }
+  void sleepInLoop(bool write, bool untilHead);
+  void wokenInLoop(bool write);
   uint32_t slot() const { return slot_; }
   const Slot& slotInfo(uint32_t i) const { return slots_[i]; }  // for observers and tests
 
@@ -300,6 +315,8 @@ class NodeLock {
   uint32_t drainTarget_ = 0;          // rout the draining writer waits for
   Clock::time_point noCacheUntil_{};  // a revoked slot caches nothing until then
   bool inhibited_ = false;
+  LoopWaker waker_ = nullptr;
+  void* wakerContext_ = nullptr;
   Stats stats_;
 };
 

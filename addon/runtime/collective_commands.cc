@@ -26,7 +26,7 @@ void ProgressThread::createWindow(uint32_t token, int32_t id, int master, int32_
     };
     queueBlocking(creationOps_,
                   std::make_unique<CreateWindowOp>(token, id, parent, master, options_.biasedReads,
-                                                   options_.nodeLock, adopt));
+                                                   options_.nodeLock, options_.loopWake, adopt));
   });
 }
 

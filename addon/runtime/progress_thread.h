@@ -40,6 +40,8 @@ struct ProgressOptions {
   bool biasedReads = false;
   // Serve windows whose ranks share one node with the node lock (lock/node_level.h).
   bool nodeLock = true;
+  // Node lock waits sleep in the event loop, woken through FIFOs (node/loop_wake.h).
+  bool loopWake = true;
 };
 
 class ProgressThread {
@@ -82,6 +84,8 @@ class ProgressThread {
   void withdrawLock(int32_t window, LockKind kind, uint32_t seq);
   // Samples the window's lock counters every `interval` and reports kCounters
   // completions (zero stops it). Costs nothing while stopped.
+  // The node lock of window `id` for the JavaScript thread's loop wake (node/loop_wake.h).
+  std::shared_ptr<NodeLevel> nodeLevelOf(int32_t id) { return nodeLevel(id); }
   void sampleCounters(int32_t window, std::chrono::microseconds interval);
 
   // Slot windows (toolkit/slot_window.h, commands in toolkit/slot_commands.cc): made and

@@ -108,6 +108,12 @@ export interface SyncOptions {
    */
   nodeLock?: boolean;
   /**
+   * Process: how a request waits for the node lock. `"loop"` (default): asleep in the event
+   * loop, woken through a FIFO by the rank that hands the lock on. `"thread"`: on a futex in
+   * a waiter thread. `MPILOCK_NODE_WAKE`.
+   */
+  nodeWake?: "loop" | "thread";
+  /**
    * How many independent readers-writer locks the controller has: `ctrl.lock(i)` for
    * `i` below it, or `ctrl.lock(name)`; `ctrl.read()` and `write()` are `ctrl.lock(0)`'s.
    * The same on every rank. Default 1.
@@ -127,6 +133,8 @@ export interface ProgressOptions {
   biasedReads: boolean;
   /** The node lock (the `nodeLock` setting). */
   nodeLock: boolean;
+  /** Node lock waits sleep in the event loop (the `nodeWake` setting is "loop"). */
+  loopWake: boolean;
 }
 
 /** The options of one controller, checked, with defaults filled in. */

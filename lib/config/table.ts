@@ -15,6 +15,7 @@ export interface ProcessSettings {
   idleProgressUs: number;
   readBias: boolean;
   nodeLock: boolean;
+  nodeWake: "loop" | "thread";
   signal: "USR2" | "off";
   runtimeDir: string | undefined;
 }
@@ -168,6 +169,16 @@ export const configTable: { readonly [K in SettingName]: ConfigEntry<K> } = {
     default: true,
     shown: "on",
     doc: "The node lock: when every rank of a controller is on one node, its lock lives in a shared-memory segment of the node (futex handover, biased reads, no MPI call); off: the global lock over MPI one-sided atomics serves every job.",
+  },
+  nodeWake: {
+    name: "nodeWake",
+    variable: "MPILOCK_NODE_WAKE",
+    scope: "process",
+    option: true,
+    parser: oneOf(["loop", "thread"] as const),
+    default: "loop",
+    shown: "loop",
+    doc: "How a request waits for the node lock: `loop` sleeps in the event loop and is woken through a FIFO in /dev/shm by whoever hands the lock on (one wake-up per handover; with more ranks on the node than cores, nothing polls); `thread` sleeps on a futex in a waiter thread that reports the grant (where FIFOs cannot be made, this is used anyway).",
   },
   trace: {
     name: "trace",

@@ -93,7 +93,14 @@ export function addonFacts(env: NodeJS.ProcessEnv): RankFacts["addon"] {
 /** What serves an open controller's lock: the node lock, or why not. */
 export function nodeFacts(level: LockLevel): Pick<RuntimeFacts, "nodePath" | "futexHandover"> {
   if (level.kind === "node") {
-    return { nodePath: "node lock in a POSIX shared-memory segment", futexHandover: "yes" };
+    const wake =
+      level.wake === "loop"
+        ? "waits sleep in the event loop, woken through a FIFO"
+        : "waiter threads";
+    return {
+      nodePath: "node lock in a POSIX shared-memory segment",
+      futexHandover: `yes (${wake})`,
+    };
   }
   const why = level.kind === "in-process" ? "one rank, in-process" : (level.why ?? "turned off");
   return { nodePath: `not used (${why})`, futexHandover: "no" };

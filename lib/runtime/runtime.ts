@@ -56,13 +56,15 @@ async function open(config: RuntimeConfig, env: Environment): Promise<Runtime> {
     }
     return new LocalRuntime(`local backend: ${reason}`, config);
   }
-  const { minBackoffUs, maxBackoffUs, idleProgressUs, readBias, nodeLock } = config.process;
+  const { minBackoffUs, maxBackoffUs, idleProgressUs, readBias, nodeLock, nodeWake } =
+    config.process;
   const progress = {
     minBackoffUs,
     maxBackoffUs,
     idleProgressUs,
     biasedReads: readBias,
     nodeLock,
+    loopWake: nodeWake === "loop",
   };
   const mpi = await MpiRuntime.start(binding, progress, config);
   // Safety net for launchers the environment check does not know: a rank of another MPI

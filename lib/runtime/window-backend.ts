@@ -43,6 +43,8 @@ export type TryAnswer = "granted" | "busy" | "withdrawing" | "pending";
 export interface LockLevel {
   kind: "node" | "global" | "in-process";
   why: string | null;
+  /** The node lock's waits: asleep in the event loop (woken through a FIFO) or on a thread. */
+  wake?: "loop" | "thread";
 }
 
 /**

@@ -11,8 +11,9 @@ const pause = new Int32Array(new SharedArrayBuffer(4));
 main(async () => {
   const mode = stringArg("mode");
   const ctrl = await sync();
-  const level = (ctrl as unknown as { backend: { lockLevel: { kind: string } } }).backend.lockLevel
-    .kind;
+  const { kind: level, wake } = (
+    ctrl as unknown as { backend: { lockLevel: { kind: string; wake?: string } } }
+  ).backend.lockLevel;
   if (mode === "busy-reader") {
     const busy = numberArg("busy", 3000);
     const read = await ctrl.read();
@@ -29,7 +30,7 @@ main(async () => {
       write.release();
     }
     await ctrl.barrier();
-    report({ rank: ctrl.rank, level, waitedMs, busy });
+    report({ rank: ctrl.rank, level, wake, waitedMs, busy });
   } else {
     const hold = numberArg("hold", 1000);
     const timeout = ctrl.rank % 2 === 1 ? numberArg("timeout", 0) : 0; // odd ranks give up
@@ -54,7 +55,7 @@ main(async () => {
     const again = await ctrl.write();
     again.release();
     await ctrl.close();
-    report({ rank: ctrl.rank, level, got, error });
+    report({ rank: ctrl.rank, level, wake, got, error });
     return;
   }
   await ctrl.close();

@@ -208,6 +208,7 @@ export class MpiRuntime implements Runtime, CommService, WindowRuntime {
 
   forget(window: number): void {
     this.windows.delete(window);
+    this.binding.unwatchNodeWake(window);
   }
 
   /**

@@ -75,7 +75,12 @@ export class MpiWindow implements WindowBackend {
 
   /** What the window's creation reported: which lock serves it. */
   served(nodeLock: boolean, why: string | null): void {
-    this.lockLevel = nodeLock ? { kind: "node", why: null } : { kind: "global", why };
+    if (!nodeLock) {
+      this.lockLevel = { kind: "global", why };
+      return;
+    }
+    const loop = this.runtime.binding.watchNodeWake(this.id);
+    this.lockLevel = { kind: "node", why: null, wake: loop ? "loop" : "thread" };
   }
 
   /** A Granted or Withdrawn completion of this window, from the progress thread. */

@@ -62,6 +62,12 @@ export interface NativeBinding {
   pollLock(window: number, kind: LockKind, seq: number, handOver: boolean): Pending;
   /** Only if free now: ThreadPolls (the outcome follows), Granted, Busy or Withdrawing. */
   tryLock(window: number, kind: LockKind, seq: number): Pending;
+  /**
+   * The window's node lock wakes this thread itself where it can (a FIFO watched by libuv;
+   * addon/node/loop_wake.h): its completions then arrive here with no thread hop. True if so.
+   */
+  watchNodeWake(window: number): boolean;
+  unwatchNodeWake(window: number): void;
   endLock(window: number, kind: LockKind, downgrade: boolean): void;
   withdrawLock(window: number, kind: LockKind, seq: number): void;
   sampleCounters(window: number, intervalMicros: number): void;

@@ -1,0 +1,25 @@
+// The JavaScript thread's side of the node lock's loop wake (lock/node_level.h, LOOP WAKE):
+// libuv watches a window's wake-up FIFO, and when it is readable the requests asleep there
+// are polled and their completions delivered right away, on this thread, with no
+// thread-safe function in between. A timer withdraws dead ranks' requests now and then while
+// a request sleeps (a waiter thread's timed futex wait does that where there is none).
+#pragma once
+#include <napi.h>
+
+#include <functional>
+#include <memory>
+
+#include "lock/node_level.h"
+
+namespace mpilock {
+
+class LoopWake {
+ public:
+  using Deliver = std::function<void(Napi::Env, CompletionBatch*)>;
+  // false when the window's node level has no wake-up FIFO (its waiter threads serve it).
+  static bool watch(Napi::Env env, int32_t window, std::shared_ptr<NodeLevel> level,
+                    Deliver deliver);
+  static void unwatch(int32_t window);  // the window was freed
+};
+
+}  // namespace mpilock

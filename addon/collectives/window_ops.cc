@@ -30,6 +30,11 @@ void CreateWindowOp::planNodeLock(int rank, int size) {
     MPI_Comm_free(&node);
     return;
   }
+  if (!node::kHasFutex && nodeLock_) {  // the same answer on every rank of the node
+    plan_.why = "no futex on this system (the node lock needs Linux)";
+    MPI_Comm_free(&node);
+    return;
+  }
   size_t bytes = (node::regionBytes(static_cast<uint32_t>(size)) + 4095) & ~size_t{4095};
   char name[64] = {0};
   std::string error;

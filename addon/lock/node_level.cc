@@ -28,10 +28,12 @@ void* mapShared(int fd, size_t bytes, std::string& error) {
 }
 // The cores this process may run on (its affinity mask), at least 1.
 uint32_t onlineCores() {
+#ifdef __linux__
   cpu_set_t set;
   CPU_ZERO(&set);
   if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
     return static_cast<uint32_t>(CPU_COUNT(&set));
+#endif
   long n = sysconf(_SC_NPROCESSORS_ONLN);
   return n > 0 ? static_cast<uint32_t>(n) : 1;
 }

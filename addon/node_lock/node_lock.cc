@@ -3,12 +3,15 @@
 // single total order, and on x86 only the stores and RMWs pay for it.
 #include "node_lock.h"
 
-#include <linux/futex.h>
 #include <sched.h>
 #include <signal.h>
-#include <sys/syscall.h>
 #include <unistd.h>
+#if MPILOCK_HAS_FUTEX
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#endif
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstdio>
@@ -29,6 +32,7 @@ namespace {
 
 using namespace detail;
 
+#if MPILOCK_HAS_FUTEX
 uint32_t* word(std::atomic<uint32_t>& a) { return reinterpret_cast<uint32_t*>(&a); }
 
 // FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC deadline (steady_clock's epoch).
@@ -47,6 +51,21 @@ long futexWait(std::atomic<uint32_t>& w, uint32_t expected, Clock::time_point un
 void futexWake(std::atomic<uint32_t>& w) {
   syscall(SYS_futex, word(w), FUTEX_WAKE, 1, nullptr, nullptr, 0);
 }
+#else
+// No futex (not Linux): the runtime does not use the node lock there (kHasFutex); should
+// anything wait anyway, it naps and re-checks, which is slow but loses no wake-up.
+long futexWait(std::atomic<uint32_t>& w, uint32_t expected, Clock::time_point until) {
+  Clock::time_point now = Clock::now();
+  if (w.load() == expected && now < until) {
+    auto nap = std::min<Clock::duration>(until - now, std::chrono::microseconds(200));
+    timespec ts{0, static_cast<long>(std::chrono::nanoseconds(nap).count())};
+    nanosleep(&ts, nullptr);
+  }
+  errno = Clock::now() >= until ? ETIMEDOUT : EAGAIN;
+  return -1;
+}
+void futexWake(std::atomic<uint32_t>&) {}
+#endif
 
 }  // namespace
 

@@ -96,7 +96,17 @@
 #include <cstddef>
 #include <cstdint>
 
+// Linux futexes (FUTEX_WAIT_BITSET, shared mappings). Elsewhere the lock still compiles, but
+// the runtime does not serve windows with it (the global lock does): its waits would nap.
+#if defined(__linux__) && !defined(MPILOCK_NO_FUTEX)
+#define MPILOCK_HAS_FUTEX 1
+#else
+#define MPILOCK_HAS_FUTEX 0
+#endif
+
 namespace mpilock::node {
+
+constexpr bool kHasFutex = MPILOCK_HAS_FUTEX == 1;
 
 using Clock = std::chrono::steady_clock;  // CLOCK_MONOTONIC, as FUTEX_WAIT_BITSET's default
 

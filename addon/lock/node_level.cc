@@ -84,10 +84,11 @@ NodeSegment::~NodeSegment() {
   munmap(base_, bytes_);
 }
 
-NodeLevel::NodeLevel(std::unique_ptr<NodeSegment> segment, uint32_t slots, uint32_t slot,
-                     node::Options options)
+NodeLevel::NodeLevel(std::shared_ptr<NodeSegment> segment, uint32_t slots, uint32_t slot,
+                     node::Options options, size_t offset, size_t bytes)
     : segment_(std::move(segment)),
-      lock_(segment_->base(), segment_->bytes(), slots, slot, options) {}
+      lock_(static_cast<char*>(segment_->base()) + offset,
+            bytes == 0 ? segment_->bytes() - offset : bytes, slots, slot, options) {}
 
 NodeLevel::~NodeLevel() {
   releaseEverything();

@@ -49,8 +49,10 @@ class NodeSegment {
 class NodeLevel {
  public:
   using Report = std::function<void(Completion::Type, LockKind, uint32_t seq)>;
-  NodeLevel(std::unique_ptr<NodeSegment> segment, uint32_t slots, uint32_t slot,
-            node::Options options);
+  // The node lock in `bytes` of `segment` from `offset` (0 bytes: all of it); a lock table's
+  // entries share one segment, a region each (lock/lock_table.h).
+  NodeLevel(std::shared_ptr<NodeSegment> segment, uint32_t slots, uint32_t slot,
+            node::Options options, size_t offset = 0, size_t bytes = 0);
   void setReport(Report report) { report_ = std::move(report); }  // before the first request
   void segmentMapped() { segment_->unlink(); }
   void noReclaim() { lock_.setReclaimEveryMs(0); }
@@ -90,7 +92,7 @@ class NodeLevel {
   void handToWaiter(LockKind kind, Request& r, bool untilHead);  // with r.m held
   void waitLoop(LockKind kind);
 
-  std::unique_ptr<NodeSegment> segment_;
+  std::shared_ptr<NodeSegment> segment_;
   node::NodeLock lock_;
   Report report_;
   Request read_, write_;

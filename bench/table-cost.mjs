@@ -27,6 +27,7 @@ const segments = () =>
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const warm = await sync(); // MPI started, so sync() below times the table alone
+const contendedMs = [];
 const syncMs = [],
   closeMs = [],
   rows = [];
@@ -42,13 +43,16 @@ for (let r = 0; r < runs; r++) {
   };
   // Contention on every entry: all ranks write each entry, in the same order.
   await ctrl.barrier();
+  t = performance.now();
   await Promise.all(
     Array.from({ length: locks }, (_, i) =>
       ctrl.lock(i).write(() => new Promise((res) => setTimeout(res, 1))),
     ),
   );
   await ctrl.barrier();
+  contendedMs.push(performance.now() - t);
   made.threadsContended = threads();
+  made.rssContendedMiB = process.memoryUsage().rss / 2 ** 20;
   rows.push(made);
   t = performance.now();
   await ctrl.close();
@@ -56,6 +60,6 @@ for (let r = 0; r < runs; r++) {
 }
 const last = rows.at(-1);
 console.log(
-  `rank ${warm.rank}: locks ${locks}: sync median ${median(syncMs).toFixed(1)} ms, close median ${median(closeMs).toFixed(1)} ms (${runs} runs; ${syncMs.map((x) => x.toFixed(0)).join(" ")} / ${closeMs.map((x) => x.toFixed(0)).join(" ")}); RSS ${last.rssMiB.toFixed(0)} MiB, threads ${last.threads} after sync, ${last.threadsContended} after contention, segments mapped ${last.segments}`,
+  `rank ${warm.rank}: locks ${locks}: sync median ${median(syncMs).toFixed(1)} ms, close median ${median(closeMs).toFixed(1)} ms, contended writes of every entry median ${median(contendedMs).toFixed(0)} ms (${runs} runs; ${syncMs.map((x) => x.toFixed(0)).join(" ")} / ${closeMs.map((x) => x.toFixed(0)).join(" ")}); RSS ${last.rssMiB.toFixed(0)} MiB, threads ${last.threads} after sync, ${last.threadsContended} after contention (RSS ${last.rssContendedMiB.toFixed(0)} MiB), segments mapped ${last.segments}`,
 );
 await warm.close();

@@ -2,7 +2,8 @@
 // addon's own counts of lock windows, entries, node splits and segments, and the segments
 // this process maps), that a write hold on entry 3 blocks neither entry 4 nor a read of it
 // (and does block entry 3), and no lost update per entry: every rank increments a file
-// counter of each entry --rounds times under that entry's write lock, all entries at once.
+// counter of each entry --rounds times under that entry's write lock, all entries at once,
+// and reads it between (no torn read).
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 
@@ -81,8 +82,10 @@ main(async () => {
   await ctrl.barrier();
   held?.release();
 
-  // Every entry contended at once: each rank increments every entry's counter.
+  // Every entry contended at once: each rank increments every entry's counter, and reads
+  // it (no write may come between two looks under a read).
   const increments = new Array<number>(locks).fill(0);
+  let torn = 0;
   await ctrl.barrier();
   await Promise.all(
     Array.from({ length: locks }, async (_, i) => {
@@ -90,6 +93,11 @@ main(async () => {
       for (let r = 0; r < rounds; r++) {
         await ctrl.lock(i).write(() => counter.increment());
         increments[i]!++;
+        await ctrl.lock(i).read(async () => {
+          const before = counter.get();
+          await new Promise((resolve) => setImmediate(resolve));
+          if (counter.get() !== before) torn++;
+        });
       }
     }),
   );
@@ -106,6 +114,7 @@ main(async () => {
     levels: [...new Set(levels)],
     independent,
     increments,
+    torn,
     threadsContended,
     left,
     segmentsLeft,

@@ -13,6 +13,7 @@ const flag = (name, fallback) => {
 };
 const locks = flag("locks", 64);
 const runs = flag("runs", 5);
+const contend = flag("contend", 1); // 0: no contention phase (large tables)
 
 const threads = () =>
   Number(/^Threads:\s+(\d+)/m.exec(readFileSync("/proc/self/status", "utf8"))[1]);
@@ -45,7 +46,7 @@ for (let r = 0; r < runs; r++) {
   await ctrl.barrier();
   t = performance.now();
   await Promise.all(
-    Array.from({ length: locks }, (_, i) =>
+    Array.from({ length: contend ? locks : 0 }, (_, i) =>
       ctrl.lock(i).write(() => new Promise((res) => setTimeout(res, 1))),
     ),
   );

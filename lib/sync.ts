@@ -70,7 +70,8 @@ export async function world(
 
 /**
  * Collective: every rank calls it, with the same `master`. Starts MPI on first use and
- * creates a {@link WindowController} with its own lock window and communicator.
+ * creates a {@link WindowController} with its own lock window and communicator (with
+ * `locks: n`, one window for the whole table of n locks).
  *
  * @example
  * ```ts
@@ -90,13 +91,16 @@ export async function sync(options: SyncOptions = {}): Promise<WindowController>
     const of = comm.isWorld ? "this job" : "the communicator";
     throw new InvalidArgumentError(`master ${master} is not a rank of ${of} of ${comm.size}`);
   }
-  // Checked and opened in one synchronous step: a free() cannot come in between.
-  const window = await runtime.openWindow(master, comm, settings);
+  // Checked and opened in one synchronous step: a free() cannot come in between. The whole
+  // table is one window (entry 0 is this controller's, the others' go with it).
+  const [window, ...entries] = await runtime.openTable(master, comm, settings, locks);
+  if (window === undefined) throw new InvalidArgumentError("a lock table has one lock at least");
   // One agreement for all three: the master, the number of locks (below 2^13) and whether
   // deadlock detection is on (its board is a collective window: on every rank or none).
   const detect = settings.deadlockTimeout > 0 ? 1 : 0;
   const agreed = await window.agree((master * 8192 + locks) * 2 + detect);
   if (agreed.low !== agreed.high) {
+    for (const entry of entries) await entry.free();
     await window.free();
     const [low, high] = [Math.floor(agreed.low / 2), Math.floor(agreed.high / 2)];
     const [lowMaster, highMaster] = [Math.floor(low / 8192), Math.floor(high / 8192)];
@@ -110,21 +114,17 @@ export async function sync(options: SyncOptions = {}): Promise<WindowController>
   }
   const detector = await DeadlockDetector.open(window, settings.deadlockTimeout);
   const diagnostics = diagnosticsConfig(runtime.config.env, runtime.config.process);
-  // The lock table's other entries: a lock window each, in the same order on every rank.
-  const table: WindowController[] = [];
-  for (let i = 1; i < locks; i++) {
-    const entry = await runtime.openWindow(master, comm, settings);
-    const deadlock = detector?.hookup(i);
-    table.push(
+  // The lock table's other entries: locks of their own on the table's window.
+  const table = entries.map(
+    (entry, i) =>
       new WindowController(entry, {
         ...settings,
         stateIntervalMs,
         diagnostics,
         trace: undefined,
-        deadlock,
+        deadlock: detector?.hookup(i + 1),
       }),
-    );
-  }
+  );
   // Each group's master writes a trace: name the file after the master's world rank.
   const trace =
     settings.trace && !comm.isWorld ? rankPath(settings.trace, runtime.rank) : settings.trace;

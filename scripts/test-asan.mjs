@@ -2,7 +2,7 @@
 // npm run test:asan: the addon built with AddressSanitizer + UBSan (build-asan/, see
 // scripts/build-asan.mjs) under a subset of the multi-rank specs: the lock properties at
 // 2 and 4 ranks (no lost update, no overlap, no torn read, nesting), the fences (payloads
-// up to 64 MiB, chunked broadcasts, osc pt2pt) and the exit paths. Node itself is not
+// up to 64 MiB, chunked broadcasts, osc pt2pt), the exit paths and a lock table. Node itself is not
 // instrumented: each rank runs with the ASan runtime preloaded (MPILOCK_TEST_RANK_WRAPPER,
 // spec/helpers/mpirun.ts). Fails when a spec fails, on any ASan or UBSan report, and on a
 // leak whose allocation stack has an addon frame (scripts/sanitizer-logs.mjs).
@@ -23,10 +23,13 @@ const specs = [
   "spec/nesting.spec.ts",
   "spec/fence.spec.ts",
   "spec/exit.spec.ts",
+  "spec/lock-table.spec.ts",
 ];
 // 2 and 4 ranks (6 adds time, not code paths; fence's launches are named "mpirun -np N
 // ..."); the exit paths at 2 only, since each rank's exit costs a leak scan.
-const only = "mpirun -np 2\\b|(?<!ending a program, )mpirun -np 4\\b";
+// The lock table (one window, 64 entries, 4 ranks) under Open MPI only: the ASan addon is
+// built for it.
+const only = "mpirun -np 2\\b|(?<!ending a program, )mpirun -np 4\\b|a lock table, openmpi";
 
 const started = performance.now();
 const ensure = spawnSync(process.execPath, [join(root, "scripts", "ensure.mjs")], {

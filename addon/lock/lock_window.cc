@@ -12,14 +12,16 @@ static int rankOf(MPI_Comm comm) {
   return rank;
 }
 
-LockWindow::LockWindow(MPI_Comm comm, MPI_Win win, int master, int64_t* base, bool biasedReads)
+LockWindow::LockWindow(MPI_Comm comm, MPI_Win win, int master, int64_t* base, bool biasedReads,
+                       MPI_Aint block)
     : comm_(comm),
       win_(win),
       master_(master),
-      base_(base),
-      atomics_(win, master),
+      base_(base + block),
+      block_(block),
+      atomics_(win, master, block),
       lock_(atomics_, rankOf(comm)),
-      bias_(base, biasedReads) {
+      bias_(base_, biasedReads) {
   MPI_Comm_rank(comm, &rank_);
   MPI_Comm_size(comm, &size_);
 }

@@ -24,7 +24,10 @@ class LockWindow {
   // being withdrawn (a poll reports it withdrawn).
   enum class Try { kGranted, kBusy, kWithdrawing };
 
-  LockWindow(MPI_Comm comm, MPI_Win win, int master, int64_t* base, bool biasedReads);
+  // `block`: where this lock's slots start in the window (a lock table's entry i: i *
+  // kWindowSlots), on the master (counters) and on every rank (revocation slot).
+  LockWindow(MPI_Comm comm, MPI_Win win, int master, int64_t* base, bool biasedReads,
+             MPI_Aint block = 0);
 
   // `jsPolls`: the JavaScript thread polls this request itself for a while (pollFromJs)
   // before it hands it over to the progress thread; until then the thread leaves it alone.
@@ -67,6 +70,7 @@ class LockWindow {
   MPI_Win win() const { return win_; }
   int master() const { return master_; }
   int rank() const { return rank_; }  // in comm()
+  MPI_Aint block() const { return block_; }
   const int64_t* counters() const { return base_; }
 
  private:
@@ -88,7 +92,8 @@ class LockWindow {
   MPI_Comm comm_;
   MPI_Win win_;
   int master_;
-  int64_t* base_;
+  int64_t* base_;  // this lock's block in the local window
+  MPI_Aint block_;
   int rank_ = 0, size_ = 1;
   WindowAtomics atomics_;
   PhaseFairLock<WindowAtomics> lock_;

@@ -95,11 +95,11 @@ NodeSegment::~NodeSegment() {
   munmap(base_, bytes_);
 }
 
-NodeLevel::NodeLevel(std::unique_ptr<NodeSegment> segment, uint32_t slots, uint32_t slot,
-                     node::Options options)
+NodeLevel::NodeLevel(std::shared_ptr<NodeSegment> segment, uint32_t slots, uint32_t slot,
+                     node::Options options, size_t offset, size_t bytes)
     : segment_(std::move(segment)),
-      lock_(segment_->base(), segment_->bytes(), slots, slot, options),
-      peers_(slots, -1),
+      lock_(static_cast<char*>(segment_->base()) + offset,
+            bytes == 0 ? segment_->bytes() - offset : bytes, slots, slot, options),
       pollsPay_(slots <= onlineCores()) {}
 
 NodeLevel::~NodeLevel() {
@@ -113,7 +113,6 @@ NodeLevel::~NodeLevel() {
     if (r->waiter.joinable()) r->waiter.join();
   }
   lock_.detach();
-  finishLoopWake(false);  // closes the FIFOs
 }
 
 node::Step NodeLevel::beginStep(LockKind kind) {
@@ -132,14 +131,14 @@ Pending NodeLevel::begin(LockKind kind, uint32_t seq, bool jsPolls) {
   r.seq = seq;
   r.polls = 0;
   if (beginStep(kind) == node::Step::kGranted) {
-    r.state = State::kHeld;
+    setState(r, State::kHeld);
     return Pending::kGranted;
   }
   // With more ranks on the node than cores, a rank that polls takes the core the holder
   // needs: where the event loop can sleep instead (loop wake), it does.
-  if (loopWake_ && !pollsPay_) jsPolls = false;
+  if (channel_ && !pollsPay_) jsPolls = false;
   if (jsPolls && (kind == LockKind::kRead || lock_.writersAhead() <= node::kHeadDepth)) {
-    r.state = State::kJsPolls;
+    setState(r, State::kJsPolls);
     return Pending::kJsPolls;
   }
   return handOff(kind, r, jsPolls);
@@ -150,7 +149,7 @@ Pending NodeLevel::poll(LockKind kind, uint32_t seq, bool handOver) {
   std::lock_guard<std::mutex> g(r.m);
   if (r.state != State::kJsPolls || r.seq != seq) return Pending::kJsPolls;
   if (pollStep(kind) == node::Step::kGranted) {
-    r.state = State::kHeld;
+    setState(r, State::kHeld);
     return Pending::kGranted;
   }
   if (!handOver) {
@@ -161,7 +160,7 @@ Pending NodeLevel::poll(LockKind kind, uint32_t seq, bool handOver) {
     // to an unrelated process for a whole time slice.
     if (++r.polls < kPollsBeforeYield) return Pending::kJsPolls;
     sched_yield();
-    return pollStep(kind) == node::Step::kGranted ? (r.state = State::kHeld, Pending::kGranted)
+    return pollStep(kind) == node::Step::kGranted ? (setState(r, State::kHeld), Pending::kGranted)
                                                   : Pending::kJsPolls;
   }
   return handOff(kind, r, false);
@@ -174,7 +173,7 @@ Pending NodeLevel::tryBegin(LockKind kind, uint32_t seq) {
   bool got = kind == LockKind::kRead ? lock_.tryRead() : lock_.tryWrite();
   if (!got) return Pending::kBusy;
   r.seq = seq;
-  r.state = State::kHeld;
+  setState(r, State::kHeld);
   return Pending::kGranted;
 }
 
@@ -182,7 +181,7 @@ void NodeLevel::end(LockKind kind, bool downgrade) {
   Request& r = request(kind);
   std::lock_guard<std::mutex> g(r.m);
   if (r.state != State::kHeld) return;
-  r.state = State::kIdle;
+  setState(r, State::kIdle);
   if (kind == LockKind::kRead) return lock_.readRelease();
   if (!downgrade) return lock_.writeRelease();
   std::lock_guard<std::mutex> gr(read_.m);  // the read request is idle: the scheduler's rule
@@ -197,7 +196,7 @@ void NodeLevel::withdraw(LockKind kind, uint32_t seq) {
   if (r.state == State::kJsPolls || r.state == State::kLoop) {
     if (r.state == State::kLoop) lock_.wokenInLoop(kind == LockKind::kWrite);
     withdrawStep(kind);
-    r.state = State::kIdle;
+    setState(r, State::kIdle);
     report_(Completion::Type::kWithdrawn, kind, seq);
   } else if (r.state == State::kThread) {
     node::NodeLock::cancel(r.token);  // the waiter withdraws it (or releases a raced grant)
@@ -222,16 +221,16 @@ void NodeLevel::releaseEverything() {
     }
     if (r.state == State::kLoop) lock_.wokenInLoop(kind == LockKind::kWrite);
     if (r.state == State::kJsPolls || r.state == State::kLoop)
-      withdrawStep(kind), r.state = State::kIdle;
+      withdrawStep(kind), setState(r, State::kIdle);
     if (r.state == State::kHeld) {
-      r.state = State::kIdle;
+      setState(r, State::kIdle);
       kind == LockKind::kRead ? lock_.readRelease() : lock_.writeRelease();
     }
   }
 }
 
 void NodeLevel::handToWaiter(LockKind kind, Request& r, bool untilHead) {
-  r.state = State::kThread;
+  setState(r, State::kThread);
   r.untilHead = untilHead && kind == LockKind::kWrite;
   r.token.reset();
   r.work = true;
@@ -254,7 +253,7 @@ void NodeLevel::waitLoop(LockKind kind) {
                                               : lock_.awaitWrite(never, &r.token, untilHead);
     g.lock();
     if (st == node::Status::kHead && r.token.cancelled.load() == 0) {
-      r.state = State::kJsPolls;  // pending, next in line: JavaScript polls it from here
+      setState(r, State::kJsPolls);  // pending, next in line: JavaScript polls it from here
       r.polls = 0;
       report_(Completion::Type::kHead, kind, seq);
       r.cv.notify_all();

@@ -9,10 +9,10 @@
 // that the handover itself needs no wake-up and no thread hop (both happen while the
 // writers ahead of it hold).
 // LOOP WAKE. Where every rank of the node made and opened the others' wake-up FIFOs (one per
-// slot, set up at window creation), a request that must wait sleeps in the event loop
-// instead of on a waiter thread: the node lock's releaser writes a byte into the sleeper's
-// FIFO, libuv wakes the JavaScript thread (addon/node/loop_wake.h), and onWake() there polls
-// the request and reports it directly. One wake-up per handover instead of two (the waiter
+// rank and table, lock/wake_channel.h, set up at window creation), a request that must wait sleeps
+// in the event loop instead of on a waiter thread: the node lock's releaser writes a byte into the
+// sleeper's FIFO, libuv wakes the JavaScript thread (addon/node/loop_wake.h), and onWake() there
+// polls the request and reports it directly. One wake-up per handover instead of two (the waiter
 // thread's, then the thread-safe function's), and no thread-safe function round trip.
 #pragma once
 #include <atomic>
@@ -25,6 +25,7 @@
 #include <thread>
 #include <vector>
 
+#include "lock/wake_channel.h"
 #include "node_lock/node_lock.h"
 #include "protocol/completion.h"
 #include "protocol/protocol.h"
@@ -54,11 +55,13 @@ class NodeSegment {
   bool linked_ = true;
 };
 
-class NodeLevel {
+class NodeLevel : public std::enable_shared_from_this<NodeLevel> {
  public:
   using Report = std::function<void(Completion::Type, LockKind, uint32_t seq)>;
-  NodeLevel(std::unique_ptr<NodeSegment> segment, uint32_t slots, uint32_t slot,
-            node::Options options);
+  // The node lock in `bytes` of `segment` from `offset` (0 bytes: all of it); a lock table's
+  // entries share one segment, a region each (lock/lock_table.h).
+  NodeLevel(std::shared_ptr<NodeSegment> segment, uint32_t slots, uint32_t slot,
+            node::Options options, size_t offset = 0, size_t bytes = 0);
   void setReport(Report report) { report_ = std::move(report); }  // before the first request
   void segmentMapped() { segment_->unlink(); }
   void noReclaim() { lock_.setReclaimEveryMs(0), reclaim_ = false; }
@@ -71,15 +74,15 @@ class NodeLevel {
   void withdraw(LockKind kind, uint32_t seq);  // a kWithdrawn (or a raced kGranted) follows
   bool busy();                                 // a request pending on a waiter thread
 
-  // Loop wake set-up, in this order, collectively on the node (window_ops.cc):
-  bool makeWakeFifo(std::string& error);      // this slot's FIFO, opened for reading
-  bool openPeerFifos(std::string& error);     // every other slot's, once all were made
-  void finishLoopWake(bool everyRankOpened);  // unlink this slot's; use it only if all did
-  int wakeFd() const { return loopWake_ ? wakeFd_ : -1; }
-  // The JavaScript thread, when wakeFd() is readable: what the sleeping requests came to.
-  CompletionBatch onWake(int32_t window);
+  // Waits sleep in the event loop from now on, woken through `channel` (ready; before the
+  // first request); `window`: this entry's id in its completions.
+  void useChannel(std::shared_ptr<WakeChannel> channel, int32_t window);
+  const std::shared_ptr<WakeChannel>& channel() const { return channel_; }
+  bool asleepInLoop() const { return loopSleeping_.load() > 0; }
+  // The JavaScript thread, once the channel woke it: what the sleeping requests came to.
+  CompletionBatch onWake();
   // A dead rank's requests are withdrawn by the living; loop sleepers have no timed futex
-  // wait to do it from, so the progress thread calls this now and then (idle_work.cc).
+  // wait to do it from, so the JavaScript thread's timer calls this now and then.
   void reclaimTick();
   void releaseEverything();  // withdraw, release, give a cached read back
 
@@ -111,16 +114,16 @@ class NodeLevel {
   Pending handOff(LockKind kind, Request& r, bool untilHead);
   // With r.m held, a kLoop request: granted, next in line (kJsPolls) or still asleep (kLoop).
   State checkLoop(LockKind kind, Request& r);
-  static void wakeSlot(void* self, uint32_t slot);
+  void setState(Request& r, State s);  // with r.m held; counts the requests in kLoop
   void waitLoop(LockKind kind);
 
-  std::unique_ptr<NodeSegment> segment_;
+  std::shared_ptr<NodeSegment> segment_;
   node::NodeLock lock_;
   Report report_;
   Request read_, write_;
-  int wakeFd_ = -1;         // this slot's FIFO (read end, non-blocking)
-  std::vector<int> peers_;  // write ends of the others' FIFOs, by slot (-1: none)
-  bool loopWake_ = false;
+  std::shared_ptr<WakeChannel> channel_;  // null: waits sleep on waiter threads
+  int32_t window_ = -1;
+  std::atomic<int> loopSleeping_{0};  // requests in kLoop
   bool reclaim_ = true;
   bool pollsPay_;  // no more ranks on the node than cores: polling from JavaScript pays
   std::atomic<int64_t> lastReclaimMs_{0};

@@ -57,6 +57,7 @@ Napi::Object toObject(Napi::Env env, Completion& c) {
       break;
     case Completion::Type::kWindowCreated:  // low: 1 when the node lock serves the window
       o.Set("nodeLock", c.low == 1);
+      o.Set("entries", Napi::Number::New(env, static_cast<double>(c.high)));
       o.Set("message", c.text);  // why not, when it was asked for
       break;
     case Completion::Type::kBroadcast:
@@ -162,10 +163,29 @@ LockKind kindAt(const Napi::CallbackInfo& info, size_t i) {
                                                                 : LockKind::kRead;
 }
 
-// createWindow(token, window, master, comm)
+// createWindow(token, window, master, comm, count): a lock table of `count` entries, ids
+// window .. window + count - 1 (lock/lock_table.h)
 Napi::Value CreateWindow(const Napi::CallbackInfo& info) {
-  ProgressThread::instance().createWindow(u32(info, 0), i32(info, 1), i32(info, 2), i32(info, 3));
+  int count = info[4].IsNumber() ? i32(info, 4) : 1;
+  ProgressThread::instance().createWindow(u32(info, 0), i32(info, 1), count, i32(info, 2),
+                                          i32(info, 3));
   return info.Env().Undefined();
+}
+
+// resources() -> what this process made and holds (ProgressThread::Resources)
+Napi::Value Resources(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto r = ProgressThread::resources();
+  Napi::Object o = Napi::Object::New(env);
+  auto set = [&](const char* key, int64_t v) {
+    o.Set(key, Napi::Number::New(env, static_cast<double>(v)));
+  };
+  set("windowsLive", r.windowsLive);
+  set("windowsMade", r.windowsMade);
+  set("entriesLive", r.entriesLive);
+  set("nodeSplits", r.nodeSplits);
+  set("segmentsMapped", r.segmentsMapped);
+  return o;
 }
 
 // splitComm(token, parent, id, shared, color | null, key, valid): null color is MPI_UNDEFINED
@@ -291,6 +311,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("keepAlive", Napi::Function::New(env, KeepAlive));
   exports.Set("createWindow", Napi::Function::New(env, CreateWindow));
   exports.Set("freeWindow", Napi::Function::New(env, FreeWindow));
+  exports.Set("resources", Napi::Function::New(env, Resources));
   exports.Set("splitComm", Napi::Function::New(env, SplitComm));
   exports.Set("freeComm", Napi::Function::New(env, FreeComm));
   exports.Set("barrier", Napi::Function::New(env, Barrier));

@@ -13,20 +13,26 @@ constexpr uint64_t kReclaimEveryMs = 500;
 struct Watcher {
   uv_poll_t poll;
   uv_timer_t timer;
-  int32_t window = 0;
-  int open = 2;  // handles not closed yet
+  int open = 2;     // handles not closed yet
+  int windows = 0;  // entries watched through it
   napi_env env = nullptr;
-  std::shared_ptr<NodeLevel> level;
+  std::shared_ptr<WakeChannel> channel;
   LoopWake::Deliver deliver;
   std::unique_ptr<Napi::AsyncContext> context;
 };
 
-std::map<int32_t, Watcher*> watchers;
+std::map<WakeChannel*, Watcher*> byChannel;
+std::map<int32_t, WakeChannel*> byWindow;
 
 void onReadable(uv_poll_t* handle, int status, int) {
   auto* w = static_cast<Watcher*>(handle->data);
   if (status < 0) return;
-  CompletionBatch batch = w->level->onWake(w->window);
+  w->channel->drain();
+  CompletionBatch batch;
+  for (auto& level : w->channel->sleepers()) {
+    CompletionBatch mine = level->onWake();
+    for (auto& c : mine) batch.push_back(std::move(c));
+  }
   if (batch.empty()) return;
   Napi::Env env(w->env);
   Napi::HandleScope scope(env);
@@ -35,7 +41,10 @@ void onReadable(uv_poll_t* handle, int status, int) {
   w->deliver(env, new CompletionBatch(std::move(batch)));
 }
 
-void onTick(uv_timer_t* handle) { static_cast<Watcher*>(handle->data)->level->reclaimTick(); }
+void onTick(uv_timer_t* handle) {
+  auto* w = static_cast<Watcher*>(handle->data);
+  for (auto& level : w->channel->sleepers()) level->reclaimTick();
+}
 
 void onClosed(uv_handle_t* handle) {
   auto* w = static_cast<Watcher*>(handle->data);
@@ -44,19 +53,24 @@ void onClosed(uv_handle_t* handle) {
 
 }  // namespace
 
-bool LoopWake::watch(Napi::Env env, int32_t window, std::shared_ptr<NodeLevel> level,
+bool LoopWake::watch(Napi::Env env, int32_t window, const std::shared_ptr<NodeLevel>& level,
                      Deliver deliver) {
-  int fd = level ? level->wakeFd() : -1;
-  if (fd < 0 || watchers.count(window)) return false;
+  const std::shared_ptr<WakeChannel>& channel = level ? level->channel() : nullptr;
+  if (!channel || !channel->ready() || byWindow.count(window)) return channel && channel->ready();
+  auto found = byChannel.find(channel.get());
+  if (found != byChannel.end()) {
+    found->second->windows++;
+    byWindow[window] = channel.get();
+    return true;
+  }
   uv_loop_t* loop = nullptr;
   if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) return false;
   auto* w = new Watcher;
-  w->window = window;
   w->env = env;
-  w->level = std::move(level);
+  w->channel = channel;
   w->deliver = std::move(deliver);
   w->context = std::make_unique<Napi::AsyncContext>(env, "mpilock:wake");
-  if (uv_poll_init(loop, &w->poll, fd) != 0) {
+  if (uv_poll_init(loop, &w->poll, channel->fd()) != 0) {
     delete w;
     return false;
   }
@@ -68,15 +82,20 @@ bool LoopWake::watch(Napi::Env env, int32_t window, std::shared_ptr<NodeLevel> l
   // Neither keeps the process alive: JavaScript counts the completions it waits for.
   uv_unref(reinterpret_cast<uv_handle_t*>(&w->poll));
   uv_unref(reinterpret_cast<uv_handle_t*>(&w->timer));
-  watchers[window] = w;
+  w->windows = 1;
+  byChannel[channel.get()] = w;
+  byWindow[window] = channel.get();
   return true;
 }
 
 void LoopWake::unwatch(int32_t window) {
-  auto it = watchers.find(window);
-  if (it == watchers.end()) return;
-  Watcher* w = it->second;
-  watchers.erase(it);
+  auto it = byWindow.find(window);
+  if (it == byWindow.end()) return;
+  WakeChannel* channel = it->second;
+  byWindow.erase(it);
+  Watcher* w = byChannel[channel];
+  if (--w->windows > 0) return;
+  byChannel.erase(channel);
   uv_poll_stop(&w->poll);
   uv_timer_stop(&w->timer);
   uv_close(reinterpret_cast<uv_handle_t*>(&w->poll), onClosed);

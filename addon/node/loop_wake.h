@@ -1,8 +1,9 @@
 // The JavaScript thread's side of the node lock's loop wake (lock/node_level.h, LOOP WAKE):
-// libuv watches a window's wake-up FIFO, and when it is readable the requests asleep there
-// are polled and their completions delivered right away, on this thread, with no
-// thread-safe function in between. A timer withdraws dead ranks' requests now and then while
-// a request sleeps (a waiter thread's timed futex wait does that where there is none).
+// libuv watches a table's wake-up FIFO (lock/wake_channel.h), and when it is readable the
+// requests asleep there are polled and their completions delivered right away, on this
+// thread, with no thread-safe function in between. A timer withdraws dead ranks' requests
+// now and then while one sleeps (a waiter thread's timed futex wait does that where there
+// is none).
 #pragma once
 #include <napi.h>
 
@@ -16,8 +17,9 @@ namespace mpilock {
 class LoopWake {
  public:
   using Deliver = std::function<void(Napi::Env, CompletionBatch*)>;
-  // false when the window's node level has no wake-up FIFO (its waiter threads serve it).
-  static bool watch(Napi::Env env, int32_t window, std::shared_ptr<NodeLevel> level,
+  // Window `window` (an entry of a table) is served by `level`: false when its waits sleep
+  // on waiter threads instead (no channel). Every entry of a table shares one watcher.
+  static bool watch(Napi::Env env, int32_t window, const std::shared_ptr<NodeLevel>& level,
                     Deliver deliver);
   static void unwatch(int32_t window);  // the window was freed
 };

@@ -16,7 +16,7 @@ enum class LockKind : int32_t {
 // What the progress thread reports (Completion::type), with the fields each fills in.
 enum class CompletionType : int32_t {
   kInit = 0,           // token; rank, size, threadLevel, library, oneSided
-  kWindowCreated = 1,  // token, window; low: 1 when the node lock serves it, text: why not
+  kWindowCreated = 1,  // token, window (entry 0); low: 1 if node lock, high: entries; text: why not
   kWindowFreed = 2,    // token, window
   kGranted = 3,        // window, lockKind, seq
   kWithdrawn = 4,      // window, lockKind, seq
@@ -31,6 +31,11 @@ enum class CompletionType : int32_t {
   kSlotsFreed = 13,    // token, window (the slot window's id)
   kFetched = 14,       // token, window, low: the slot's value before the fetch-and-add
   kHead = 15,          // window, lockKind, seq: next in line; the caller polls it (pollLock)
+};
+
+// Lock tables (sync({ locks }), lock/lock_table.h): one window of up to this many entries.
+enum class TableLimits : int32_t {
+  kMaxEntries = 4096,
 };
 
 // What beginLock, tryLock and pollLock answer at once.

@@ -31,7 +31,7 @@ std::chrono::microseconds ProgressThread::sampleDue(std::chrono::steady_clock::t
         c.state[0] = s.readers, c.state[1] = s.writer, c.state[2] = s.queued, c.state[3] = s.phase;
       } else {
         int64_t counters[kCounterCount];
-        WindowAtomics(w.win(), w.master()).loadAll(counters);  // one round trip
+        WindowAtomics(w.win(), w.master(), w.block()).loadAll(counters);  // one round trip
         LockState s = decodeState(counters);
         c.state[0] = s.readers;
         c.state[1] = s.writer;
@@ -56,7 +56,7 @@ bool ProgressThread::watchDue(ReadBias::Clock::time_point now) {
 bool ProgressThread::hostsCounters() const {
   std::lock_guard<std::mutex> lock(mpi_);
   for (const auto& [id, entry] : windows_) {
-    if (entry.window->master() == entry.window->rank()) return true;
+    if (entry.window->master() == entry.window->rank()) return true;  // a table's: all or none
   }
   return slots_.hostsAny();
 }
@@ -65,7 +65,8 @@ bool ProgressThread::hostsCounters() const {
 void ProgressThread::idleProgress() {
   std::lock_guard<std::mutex> lock(mpi_);
   for (const auto& [id, entry] : windows_) {
-    if (entry.window->master() != entry.window->rank()) continue;
+    // Once per communicator: a table's entries share entry 0's.
+    if (entry.table != id || entry.window->master() != entry.window->rank()) continue;
     int flag = 0;
     MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, entry.window->comm(), &flag, MPI_STATUS_IGNORE);
   }

@@ -64,11 +64,17 @@ bool ProgressThread::pollOnce() {
     bool freed = !outbox_.empty() && before != outbox_.size() &&
                  outbox_.back().type == Completion::Type::kWindowFreed &&
                  outbox_.back().window == it->first;
-    if (freed) {
-      std::lock_guard<std::mutex> g(nodeMutex_);
-      nodeLevels_.erase(it->first);
+    if (!freed) {
+      ++it;
+      continue;
     }
-    it = freed ? windows_.erase(it) : std::next(it);
+    // A table goes as a whole: its entries have the ids after entry 0's.
+    int32_t first = it->first, last = it->first + entry.count - 1;
+    {
+      std::lock_guard<std::mutex> g(nodeMutex_);
+      nodeLevels_.erase(nodeLevels_.lower_bound(first), nodeLevels_.upper_bound(last));
+    }
+    it = windows_.erase(it, windows_.upper_bound(last));
   }
   return progressed;
 }
@@ -139,10 +145,11 @@ void ProgressThread::run() {
       shuttingDown = true;
       for (auto& [id, entry] : windows_) {
         entry.window->releaseEverything();
+        if (entry.table != id) continue;  // freed with its table
         bool freeing = false;
         for (auto& op : entry.ops) freeing |= dynamic_cast<FreeWindowOp*>(op.get()) != nullptr;
         if (!freeing) {
-          queueBlocking(entry.ops, std::make_unique<FreeWindowOp>(0, id, *entry.window, [] {}));
+          queueBlocking(entry.ops, std::make_unique<FreeWindowOp>(0, id, locksOf(id), [] {}));
         }
       }
       freeSlotsLeft();

@@ -20,6 +20,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "collectives/collective_ops.h"
 #include "collectives/communicators.h"
@@ -56,7 +57,9 @@ class ProgressThread {
 
   // Commands from JavaScript; each reports one completion with its token. `comm` is a
   // communicator id (Communicators::kWorld or one made by splitComm).
-  void createWindow(uint32_t token, int32_t window, int master, int32_t comm);
+  // A lock table of `count` entries (lock/lock_table.h): one MPI window, ids window ..
+  // window + count - 1 (lock commands by entry; collectives and the free by `window`).
+  void createWindow(uint32_t token, int32_t window, int count, int master, int32_t comm);
   // Makes communicator `id` from `parent` (see SplitCommOp); reports kComm.
   void splitComm(uint32_t token, int32_t parent, int32_t id, SplitCommOp::How how, int color,
                  int key, bool valid);
@@ -95,6 +98,12 @@ class ProgressThread {
   void freeSlots(uint32_t token, int32_t id);
   bool fetchAdd(uint32_t token, int32_t id, int slot, int64_t delta, int64_t* old);
 
+  // What this process made and holds (lock/lock_table.h, TableCounts), for tests and doctor.
+  struct Resources {
+    int64_t windowsLive, windowsMade, entriesLive, nodeSplits, segmentsMapped;
+  };
+  static Resources resources();
+
   // Releases what this rank holds, frees every window collectively, finalizes MPI, and
   // joins the thread. Idempotent; safe from process exit handlers.
   void shutdown();
@@ -105,7 +114,9 @@ class ProgressThread {
  private:
   struct Entry {
     std::unique_ptr<LockWindow> window;
-    std::deque<std::unique_ptr<CollectiveOp>> ops;
+    int32_t table = 0;  // the id of its table's entry 0 (its own id for entry 0)
+    int count = 1;      // entry 0: the table's entries (the others: 1)
+    std::deque<std::unique_ptr<CollectiveOp>> ops;  // entry 0's: the table's collectives
     std::chrono::microseconds sampleEvery{0};
     std::chrono::steady_clock::time_point nextSample{};
   };
@@ -114,6 +125,11 @@ class ProgressThread {
   void run();
   // The window `id` (nullptr when unknown or freed) and its lock.
   Entry* entry(int32_t id);
+  // The entry 0 of the table of `id`: where its collectives and its free go.
+  Entry* tableOf(int32_t id);
+  // The locks of the table whose entry 0 is `id`, entry 0 first.
+  std::vector<LockWindow*> locksOf(int32_t id);
+
   LockWindow* lockWindow(int32_t id);
   // The node lock of window `id` (null when the global lock serves it); no MPI mutex needed.
   std::shared_ptr<NodeLevel> nodeLevel(int32_t id);

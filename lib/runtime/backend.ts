@@ -30,8 +30,17 @@ export interface Runtime {
   readonly world: Communicator;
   /** The settings of the process, read once when it opened. */
   readonly config: RuntimeConfig;
-  /** Collective over `comm`: a new window (lock counters and communicator) hosted at `master`. */
-  openWindow(master: number, comm: Communicator, settings: WindowSettings): Promise<WindowBackend>;
+  /**
+   * Collective over `comm`: a lock table of `count` locks hosted at `master`, one backend
+   * per entry. Entry 0's collectives and free are the table's (the others' go to it);
+   * under MPI the whole table is one window, one communicator and one node segment.
+   */
+  openTable(
+    master: number,
+    comm: Communicator,
+    settings: WindowSettings,
+    count: number,
+  ): Promise<WindowBackend[]>;
   /** Collective over the world: what this process runs on. */
   info(): Promise<RuntimeInfo>;
 }

@@ -1,8 +1,9 @@
 import { InvalidArgumentError } from "../errors/errors.js";
 import { hash32 } from "./collective.js";
+import { TableLimits } from "../runtime/mpi/protocol.js";
 
-/** The most locks `sync({ locks })` makes: each is a lock window of its own for now. */
-export const maxLocks = 4096;
+/** The most locks `sync({ locks })` makes: entries of one lock window (addon/lock/lock_table.h). */
+export const maxLocks: number = TableLimits.MaxEntries;
 
 /** Why `locks` is not a valid `sync()` option, or undefined. */
 export function badLocks(locks: unknown): string | undefined {

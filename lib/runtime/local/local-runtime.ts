@@ -3,6 +3,7 @@ import { Communicator, LocalComms, worldId } from "../communicator.js";
 import { LocalWindow } from "./local-window.js";
 import type { RuntimeInfo } from "../runtime-info.js";
 import type { WindowBackend } from "../window-backend.js";
+import type { WindowSettings } from "../../config/table.js";
 
 /** A job of one rank, with no MPI: locks and collectives in-process. */
 export class LocalRuntime implements Runtime {
@@ -15,8 +16,13 @@ export class LocalRuntime implements Runtime {
     readonly description: string,
     readonly config: RuntimeConfig,
   ) {}
-  async openWindow(): Promise<WindowBackend> {
-    return new LocalWindow();
+  async openTable(
+    _master: number,
+    _comm: Communicator,
+    _settings: WindowSettings,
+    count: number,
+  ): Promise<WindowBackend[]> {
+    return Array.from({ length: count }, () => new LocalWindow());
   }
   async info(): Promise<RuntimeInfo> {
     return {

@@ -12,7 +12,8 @@ import {
 import { MpiError, MpiLockError } from "../../errors/errors.js";
 import { LocalWindow } from "../local/local-window.js";
 import { type Completion, type NativeBinding } from "./native.js";
-import { MpiWindow, type WindowRuntime } from "./mpi-window.js";
+import { type MpiWindow, type WindowRuntime } from "./mpi-window.js";
+import { TableWindow } from "./table-window.js";
 import { CompletionType } from "./protocol.js";
 import type { ProgressOptions } from "../../config/options.js";
 import type { WindowSettings } from "../../config/table.js";
@@ -212,16 +213,18 @@ export class MpiRuntime implements Runtime, CommService, WindowRuntime {
   }
 
   /**
-   * Collective over `comm`: a window (on a duplicate of it) with counters at `master`; a
-   * communicator of one rank needs none. Refuses, on every rank, a one-sided component
-   * that cannot serve the lock (every rank has the same: the launcher passes it to all).
+   * Collective over `comm`: a lock table of `count` entries (one window, on a duplicate of
+   * it, with each entry's counters at `master`); a communicator of one rank needs none.
+   * Refuses, on every rank, a one-sided component that cannot serve the lock (every rank
+   * has the same: the launcher passes it to all).
    */
-  async openWindow(
+  async openTable(
     master: number,
     comm: Communicator,
     settings: WindowSettings,
-  ): Promise<WindowBackend> {
-    if (comm.size === 1) return new LocalWindow();
+    count: number,
+  ): Promise<WindowBackend[]> {
+    if (comm.size === 1) return Array.from({ length: count }, () => new LocalWindow());
     const unsupported = unsupportedOneSided.get(this.oneSided);
     if (unsupported !== undefined) {
       throw new MpiLockError(
@@ -230,17 +233,25 @@ export class MpiRuntime implements Runtime, CommService, WindowRuntime {
           `${this.oneSidedSetting ? ` (Open MPI parameter osc=${this.oneSidedSetting})` : ""}: ${unsupported}.`,
       );
     }
-    const id = this.nextWindow++;
-    const window = new MpiWindow(this, id, master, comm.rank, comm.size, settings);
-    this.windows.set(id, window);
+    // One id per entry (their lock commands and grants), entry 0's the table's.
+    const id = this.nextWindow;
+    this.nextWindow += count;
+    const first = new TableWindow(this, id, master, comm.rank, comm.size, settings);
+    const entries = [first];
+    for (let i = 1; i < count; i++) {
+      entries.push(new TableWindow(this, id + i, master, comm.rank, comm.size, settings, first));
+    }
+    for (const entry of entries) this.windows.set(entry.id, entry);
     try {
-      const made = await this.run((token) => this.binding.createWindow(token, id, master, comm.id));
-      window.served(made.nodeLock === true, made.message || null);
+      const made = await this.run((token) =>
+        this.binding.createWindow(token, id, master, comm.id, count),
+      );
+      for (const entry of entries) entry.served(made.nodeLock === true, made.message || null);
     } catch (error) {
-      this.windows.delete(id);
+      for (const entry of entries) this.windows.delete(entry.id);
       throw error;
     }
-    return window;
+    return entries;
   }
 
   async split(parent: number, request: SplitRequest): Promise<CommInfo | null | "rejected"> {

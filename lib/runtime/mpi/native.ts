@@ -24,17 +24,35 @@ export interface Completion {
   message?: string;
   /** WindowCreated: the node lock serves the window (else `message` says why not). */
   nodeLock?: boolean;
+  /** WindowCreated: the lock table's entries made (ids `window` .. `window + entries - 1`). */
+  entries?: number;
   payload?: Buffer;
   low?: number;
   high?: number;
   state?: { readers: number; writer: number; writersQueued: number; phase: number };
 }
 
+/**
+ * What the addon made and holds in this process: lock windows (one per lock table, live
+ * and ever made), table entries over all of them, node splits (MPI_Comm_split_type) made
+ * and node-lock segments mapped.
+ */
+export interface NativeResources {
+  windowsLive: number;
+  windowsMade: number;
+  entriesLive: number;
+  nodeSplits: number;
+  segmentsMapped: number;
+}
+
 /** The addon's surface: values in, values out (addon/node/binding.cc). */
 export interface NativeBinding {
   start(deliver: (batch: Completion[]) => void, options: ProgressOptions): boolean;
   keepAlive(on: boolean): void;
-  createWindow(token: number, window: number, master: number, comm: number): void;
+  /** A lock table of `count` entries: one MPI window, ids `window` .. `window + count - 1`. */
+  createWindow(token: number, window: number, master: number, comm: number, count: number): void;
+  /** What this process made and holds (addon/lock/lock_table.h, TableCounts). */
+  resources(): NativeResources;
   /** `color` null: MPI_UNDEFINED. `valid` false: this rank's arguments were bad. */
   splitComm(
     token: number,

@@ -12,7 +12,7 @@ export type LockKind = (typeof LockKind)[keyof typeof LockKind];
 export const CompletionType = {
   /** token; rank, size, threadLevel, library, oneSided */
   Init: 0,
-  /** token, window; low: 1 when the node lock serves it, text: why not */
+  /** token, window (entry 0); low: 1 if node lock, high: entries; text: why not */
   WindowCreated: 1,
   /** token, window */
   WindowFreed: 2,
@@ -44,6 +44,12 @@ export const CompletionType = {
   Head: 15,
 } as const;
 export type CompletionType = (typeof CompletionType)[keyof typeof CompletionType];
+
+/** Lock tables (sync({ locks }), lock/lock_table.h): one window of up to this many entries. */
+export const TableLimits = {
+  MaxEntries: 4096,
+} as const;
+export type TableLimits = (typeof TableLimits)[keyof typeof TableLimits];
 
 /** What beginLock, tryLock and pollLock answer at once. */
 export const Pending = {

@@ -14,13 +14,17 @@
 //       [--reference=DIR] [--no-reference] [--out=bench/results/latest.json]
 //       [--cold-warm-ranks=1,2] [--tax-nodes=22,24]   (installs those Node versions)
 //       [--mpirun-args="--mca btl tcp,self ..."]   (added to every mpirun, split at spaces)
+//       [--hosts=2]   (every job over that many test hosts: network namespaces, TCP)
 //
 // --quick: the whole table in a few minutes on 2 cores (one repeat, a shorter warm-up and
 // warm phase, one idle wait, memory at 2 ranks only, fewer fence steps, no C++ floor); the cold
 // phase keeps its 2,000 operations. MPILOCK_BENCH_MPI=mpich: under MPICH instead of Open
 // MPI (the reference runs only where its mpi4py runs under that launcher). The reference
 // package: --reference, else MPILOCK_BENCH_REFERENCE, else shared/reference/python in a
-// folder above the repository.
+// folder above the repository. --hosts=N: every job runs over N test hosts of this machine
+// (scripts/test-hosts.mjs: network namespaces joined over TCP, osc pt2pt; Open MPI, root),
+// mpirun filling each host with max(--ranks)/N ranks before the next: `--hosts=2 --ranks=4`
+// is 2 hosts x 2 ranks, where the global lock serves (the ranks are on two nodes).
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, release } from "node:os";
@@ -28,6 +32,7 @@ import { dirname, join, relative } from "node:path";
 import { parseArgs } from "node:util";
 
 import { rootEnv } from "../scripts/launch/index.mjs";
+import { testHostsDown, testHostsUp } from "./lib/hosts.mjs";
 import { cellRows, lockWorkloads } from "./lib/cells.mjs";
 import { fenceRows } from "./lib/fence.mjs";
 import { awaitTaxRows } from "./lib/await-tax.mjs";
@@ -72,11 +77,16 @@ const { values: opts } = parseArgs({
     "mpirun-args": { type: "string", default: "" },
     "cold-warm-ranks": { type: "string", default: "1,2" },
     "tax-nodes": { type: "string" },
+    hosts: { type: "string" },
   },
 });
 mpirunArgs.push(...opts["mpirun-args"].split(/\s+/).filter(Boolean));
 const list = (s) => s.split(",").filter(Boolean);
 const numbers = (s) => list(s).map(Number);
+const hosts =
+  opts.hosts === undefined
+    ? undefined
+    : testHostsUp(Number(opts.hosts), Math.max(...numbers(opts.ranks)));
 const selected = new Set(list(opts.workloads));
 for (const w of selected) {
   if (!allWorkloads.includes(w)) throw new Error(`unknown workload ${w} (${allWorkloads})`);
@@ -138,6 +148,7 @@ const machine = {
     : `none (${reference.unavailable})`,
   loadavgStart: loadavg(),
   mpirunArgs,
+  hosts: hosts ? `${hosts.count} test hosts x ${hosts.slots} ranks (TCP, osc pt2pt)` : undefined,
 };
 
 const cells = [];
@@ -215,7 +226,8 @@ const heading =
   `(${machine.cpuModel}), ${machine.mpi}, Node ${machine.node}; reference: ` +
   `${machine.reference}; load average ${load(machine.loadavgStart)} at start, ` +
   `${load(machine.loadavgEnd)} at end; ${seconds.toFixed(0)} s in all` +
-  (mpirunArgs.length ? `; mpirun ${mpirunArgs.join(" ")}` : "");
+  (mpirunArgs.length ? `; mpirun ${mpirunArgs.join(" ")}` : "") +
+  (settings.hosts ? `; over ${settings.hosts}` : "");
 const summary = `targets met: ${verdicts.filter((r) => r.target.met).length} of ${verdicts.length}`;
 const text = [
   heading,
@@ -247,3 +259,4 @@ writeFileSync(
   )}\n`,
 );
 log(`wrote ${relative(process.cwd(), opts.out)}`);
+if (hosts) testHostsDown();

@@ -22,6 +22,9 @@ export const buildDir = join(root, "build", "bench", ...(benchMpi === "mpich" ? 
 /** Added to every launcher command (run.mjs --mpirun-args), e.g. a hostfile and TCP only. */
 export const mpirunArgs = [];
 
+/** The launcher instead of the MPI's own (run.mjs --hosts: the test hosts' mpirun wrapper). */
+export const launchVia = { launcher: undefined };
+
 /** Runs a command in the repository; throws with its output when it fails. */
 export function run(command, args, { env = {}, timeoutMs = 600_000 } = {}) {
   const r = spawnSync(command, args, {
@@ -60,6 +63,7 @@ export function launchRanks(ranks, command, options = {}) {
     what,
     np: ranks,
     mpi: benchMpi,
+    launcher: launchVia.launcher,
     command,
     extra: mpirunArgs,
     env: { MPILOCK_BACKEND: "mpi", ...env },

@@ -12,6 +12,7 @@
 namespace mpilock {
 
 namespace {
+constexpr char kWakeByte = 1, kNudgeByte = 2;
 std::string systemError(const char* what) {
   return std::string(what) + ": " + std::strerror(errno);
 }
@@ -73,17 +74,30 @@ void WakeChannel::finish(bool everyRankOpened) {
 void WakeChannel::wake(void* self, uint32_t slot) {
   auto* channel = static_cast<WakeChannel*>(self);
   int fd = slot == channel->slot_ ? channel->fd_ : channel->peers_[slot];
-  char byte = 1;
+  char byte = kWakeByte;
   // EAGAIN: the FIFO is full of wake-ups not read yet, so its reader wakes anyway; EPIPE:
   // its rank is gone (Node ignores SIGPIPE).
   ssize_t written = write(fd, &byte, 1);
   (void)written;
 }
 
-void WakeChannel::drain() {
-  char bytes[64];
-  while (read(fd_, bytes, sizeof bytes) > 0) {
+void WakeChannel::nudgeAll() {
+  char byte = kNudgeByte;
+  for (int fd : peers_) {
+    if (fd >= 0) {
+      ssize_t written = write(fd, &byte, 1);  // as in wake()
+      (void)written;
+    }
   }
+}
+
+bool WakeChannel::drain() {
+  char bytes[64];
+  bool nudged = false;
+  for (ssize_t n; (n = read(fd_, bytes, sizeof bytes)) > 0;) {
+    for (ssize_t i = 0; i < n; ++i) nudged = nudged || bytes[i] == kNudgeByte;
+  }
+  return nudged;
 }
 
 void WakeChannel::enlist(const std::weak_ptr<NodeLevel>& level) {

@@ -27,7 +27,10 @@ class WakeChannel {
 
   // node::NodeLock's loop waker: wakes the rank of `slot` (never blocks).
   static void wake(void* self, uint32_t slot);
-  void drain();  // reads the wake-ups that made the FIFO readable
+  // Wakes every other rank of the node to look again at what its toolkit waits on (a
+  // semaphore's permits, a turn): they poll it, and would otherwise notice within 2 ms.
+  void nudgeAll();
+  bool drain();  // reads the wake-ups that made the FIFO readable; true if one was a nudge
 
   // The entries with a request asleep in this rank's event loop (any thread).
   void enlist(const std::weak_ptr<NodeLevel>& level);

@@ -147,6 +147,12 @@ Napi::Value WatchNodeWake(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), on);
 }
 
+// nudge(window): true when the other ranks of the node were told to look again.
+Napi::Value Nudge(const Napi::CallbackInfo& info) {
+  bool sent = mpilock::LoopWake::nudge(ProgressThread::instance().nodeLevelOf(i32(info, 0)));
+  return Napi::Boolean::New(info.Env(), sent);
+}
+
 Napi::Value UnwatchNodeWake(const Napi::CallbackInfo& info) {
   mpilock::LoopWake::unwatch(i32(info, 0));
   return info.Env().Undefined();
@@ -321,6 +327,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("pollLock", Napi::Function::New(env, PollLock));
   exports.Set("watchNodeWake", Napi::Function::New(env, WatchNodeWake));
   exports.Set("unwatchNodeWake", Napi::Function::New(env, UnwatchNodeWake));
+  exports.Set("nudge", Napi::Function::New(env, Nudge));
   exports.Set("tryLock", Napi::Function::New(env, TryLock));
   exports.Set("endLock", Napi::Function::New(env, EndLock));
   exports.Set("withdrawLock", Napi::Function::New(env, WithdrawLock));

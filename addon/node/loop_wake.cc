@@ -13,8 +13,9 @@ constexpr uint64_t kReclaimEveryMs = 500;
 struct Watcher {
   uv_poll_t poll;
   uv_timer_t timer;
-  int open = 2;     // handles not closed yet
-  int windows = 0;  // entries watched through it
+  int open = 2;       // handles not closed yet
+  int windows = 0;    // entries watched through it
+  int32_t table = 0;  // the table's entry 0 (the first watched): where nudges go
   napi_env env = nullptr;
   std::shared_ptr<WakeChannel> channel;
   LoopWake::Deliver deliver;
@@ -27,8 +28,12 @@ std::map<int32_t, WakeChannel*> byWindow;
 void onReadable(uv_poll_t* handle, int status, int) {
   auto* w = static_cast<Watcher*>(handle->data);
   if (status < 0) return;
-  w->channel->drain();
+  bool nudged = w->channel->drain();
   CompletionBatch batch;
+  if (nudged) {
+    batch.emplace_back(Completion::Type::kNudge);
+    batch.back().window = w->table;
+  }
   for (auto& level : w->channel->sleepers()) {
     CompletionBatch mine = level->onWake();
     for (auto& c : mine) batch.push_back(std::move(c));
@@ -83,8 +88,15 @@ bool LoopWake::watch(Napi::Env env, int32_t window, const std::shared_ptr<NodeLe
   uv_unref(reinterpret_cast<uv_handle_t*>(&w->poll));
   uv_unref(reinterpret_cast<uv_handle_t*>(&w->timer));
   w->windows = 1;
+  w->table = window;
   byChannel[channel.get()] = w;
   byWindow[window] = channel.get();
+  return true;
+}
+
+bool LoopWake::nudge(const std::shared_ptr<NodeLevel>& level) {
+  if (!level || !level->channel() || !level->channel()->ready()) return false;
+  level->channel()->nudgeAll();
   return true;
 }
 

@@ -22,6 +22,8 @@ class LoopWake {
   static bool watch(Napi::Env env, int32_t window, const std::shared_ptr<NodeLevel>& level,
                     Deliver deliver);
   static void unwatch(int32_t window);  // the window was freed
+  // Wakes the other ranks of `level`'s node to re-check their toolkit waits (kNudge).
+  static bool nudge(const std::shared_ptr<NodeLevel>& level);
 };
 
 }  // namespace mpilock

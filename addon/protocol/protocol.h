@@ -31,6 +31,7 @@ enum class CompletionType : int32_t {
   kSlotsFreed = 13,    // token, window (the slot window's id)
   kFetched = 14,       // token, window, low: the slot's value before the fetch-and-add
   kHead = 15,          // window, lockKind, seq: next in line; the caller polls it (pollLock)
+  kNudge = 16,         // window: another rank of the node changed what the toolkit waits on
 };
 
 // Lock tables (sync({ locks }), lock/lock_table.h): one window of up to this many entries.

@@ -58,6 +58,14 @@ export interface WindowBackend {
   readonly master: number;
   /** What serves this lock (known once the backend is open). */
   readonly lockLevel: LockLevel;
+  /**
+   * Calls `wake` once when another rank of the node changed what the toolkit waits on (a
+   * nudge); returns how to take it back, or undefined where ranks cannot nudge each other
+   * (the toolkit's waits then poll alone).
+   */
+  onNudge?(wake: () => void): (() => void) | undefined;
+  /** Nudges the other ranks of the node (a no-op where they cannot be). */
+  nudge?(): void;
   /** Outcomes of requests that `begin` did not grant at once, in order. */
   readonly grants$: Observable<GrantEvent>;
   /** true: granted now; false: a GrantEvent with this seq follows on grants$. */

@@ -1,7 +1,7 @@
 import { InvalidArgumentError, LockTimeoutError } from "../errors/errors.js";
 import type { WindowBackend } from "../runtime/window-backend.js";
 import { agreeOnArguments } from "./collective.js";
-import type { SlotWindow } from "./slots.js";
+import { nudging, type SlotWindow } from "./slots.js";
 import { FreedError, NotHeldError } from "./toolkit-errors.js";
 import type { ToolkitContext, ToolkitTrack } from "./track.js";
 import { checkWaitOptions, pollUntil, Wait, type WaitOptions } from "./wait.js";
@@ -116,7 +116,7 @@ export class Condition {
     index: number,
   ): Promise<Condition> {
     await agreeOnArguments(backend, "condition()", [], undefined);
-    const slots = await backend.openSlots(backend.master, 2 + 2 * backend.size);
+    const slots = nudging(await backend.openSlots(backend.master, 2 + 2 * backend.size), backend);
     return new Condition(slots, backend.rank, backend.size, context, index);
   }
 
@@ -292,8 +292,10 @@ export class Condition {
   /** Takes a ticket and waits for it to be served; cancelled, it passes the turn on. */
   async #lock(wait: Wait | undefined): Promise<void> {
     const ticket = await this.#slots.fetchAdd(nextTicket, 1);
-    const served = pollUntil(async () =>
-      (await this.#slots.fetchAdd(serving, 0)) === ticket ? true : undefined,
+    const served = pollUntil(
+      async () => ((await this.#slots.fetchAdd(serving, 0)) === ticket ? true : undefined),
+      undefined,
+      this.#slots,
     );
     if (!wait) {
       await served;
@@ -332,10 +334,14 @@ export class Condition {
   #poll(): void {
     if (this.#polling) return;
     this.#polling = true;
-    void pollUntil(async () => {
-      await this.#deliver();
-      return this.#waiters.length === 0 ? true : undefined;
-    })
+    void pollUntil(
+      async () => {
+        await this.#deliver();
+        return this.#waiters.length === 0 ? true : undefined;
+      },
+      undefined,
+      this.#slots,
+    )
       .catch(() => undefined) // freed meanwhile: nobody waits any more
       .finally(() => {
         this.#polling = false;

@@ -3,7 +3,7 @@ import { type Observable, Subject } from "rxjs";
 import { InvalidArgumentError } from "../errors/errors.js";
 import type { WindowBackend } from "../runtime/window-backend.js";
 import { agreeOnArguments, notInteger } from "./collective.js";
-import type { SlotWindow } from "./slots.js";
+import { nudging, type SlotWindow } from "./slots.js";
 import { type Sampled, sampling } from "./sample.js";
 import { FreedError, SemaphoreOverflowError } from "./toolkit-errors.js";
 import type { ToolkitContext, ToolkitTrack } from "./track.js";
@@ -142,7 +142,7 @@ export class Semaphore {
       notInteger("value", value, 0, limit) ??
       (!isObject || typeof bounded !== "boolean" ? "options.bounded must be a boolean" : undefined);
     await agreeOnArguments(backend, "semaphore()", [value, bounded], problem);
-    const slots = await backend.openSlots(backend.master, 3);
+    const slots = nudging(await backend.openSlots(backend.master, 3), backend);
     return new Semaphore(slots, value, bounded, context, index);
   }
 
@@ -209,8 +209,10 @@ export class Semaphore {
     if (!wait.error) place();
     // Even when freed meanwhile: the other ranks queued behind it wait for it to pass on
     // (free() waits for that).
-    await pollUntil(async () =>
-      (await this.#slots.fetchAdd(serving, 0)) === ticket ? true : undefined,
+    await pollUntil(
+      async () => ((await this.#slots.fetchAdd(serving, 0)) === ticket ? true : undefined),
+      undefined,
+      this.#slots,
     );
     if (wait.error || freed()) {
       await this.#slots.fetchAdd(serving, 1); // given up: pass on, take nothing
@@ -226,6 +228,7 @@ export class Semaphore {
             return (await this.#take()) ? true : undefined;
           },
           () => wait.error !== undefined || freed(),
+          this.#slots,
         )) === true;
       if (taken && wait.error) {
         await this.#slots.fetchAdd(permits, 1); // given up as it took one

@@ -1,5 +1,5 @@
 import type { WindowBackend } from "../runtime/window-backend.js";
-import type { SlotWindow } from "./slots.js";
+import { nudging, type SlotWindow } from "./slots.js";
 import type { ToolkitContext, ToolkitTrack } from "./track.js";
 import { checkWaitOptions, pollUntil, Wait, type WaitOptions } from "./wait.js";
 
@@ -63,10 +63,16 @@ export class Sequencer {
     checkWaitOptions(options);
     // The section counts even when this rank's wait is cancelled: ranks stay in step.
     const section = this.#sections++;
-    this.#slots ??= this.backend.openSlots(this.backend.master, 1);
+    this.#slots ??= this.backend
+      .openSlots(this.backend.master, 1)
+      .then((slots) => nudging(slots, this.backend));
     const target = section * this.backend.size + this.backend.rank;
     const reached = this.#slots.then((slots) =>
-      pollUntil(async () => ((await slots.fetchAdd(0, 0)) === target ? slots : undefined)),
+      pollUntil(
+        async () => ((await slots.fetchAdd(0, 0)) === target ? slots : undefined),
+        undefined,
+        slots,
+      ),
     );
     const pass = async () => {
       await (await reached)!.fetchAdd(0, 1);

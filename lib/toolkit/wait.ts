@@ -1,4 +1,5 @@
 import { InvalidArgumentError, LockAbortedError, LockTimeoutError } from "../errors/errors.js";
+import type { Nudges } from "./slots.js";
 
 /**
  * How long a toolkit wait may take: the same options as `read()` and `write()`.
@@ -91,22 +92,34 @@ export const noWait = {
 /**
  * Calls `probe` until it answers something other than `undefined`, with a backoff from
  * a turn of the event loop to 2 ms between calls (the event loop stays free), and stops
- * once `stop()` is true (then resolves `undefined`).
+ * once `stop()` is true (then resolves `undefined`). `nudges`: where the ranks of a node
+ * nudge each other after a change a wait may be for (the node lock's loop wake), a pause
+ * ends at the next nudge, so that a handover costs a wake-up rather than the backoff.
  */
 export async function pollUntil<T>(
   probe: () => T | undefined | Promise<T | undefined>,
   stop: () => boolean = () => false,
+  nudges?: Pick<Nudges, "onNudge">,
 ): Promise<T | undefined> {
   for (let attempt = 0; ; attempt++) {
     const answer = await probe();
     if (answer !== undefined) return answer;
     if (stop()) return undefined;
-    await pause(attempt);
+    await pause(attempt, nudges);
   }
 }
 
-function pause(attempt: number): Promise<void> {
-  if (attempt < 16) return new Promise((resolve) => setImmediate(resolve));
+function pause(attempt: number, nudges: Pick<Nudges, "onNudge"> | undefined) {
+  if (attempt < 16) return new Promise<void>((resolve) => setImmediate(resolve));
   const ms = Math.min(2, 2 ** (attempt - 16) * 0.25);
-  return new Promise((resolve) => setTimeout(resolve, ms));
+  return new Promise<void>((resolve) => {
+    const drop = nudges?.onNudge?.(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+    const timer = setTimeout(() => {
+      drop?.();
+      resolve();
+    }, ms);
+  });
 }

@@ -146,6 +146,11 @@ export class MpiRuntime implements Runtime, CommService, WindowRuntime {
       this.windows.get(completion.window)?.sampled(completion.state!);
       return;
     }
+    // Another rank of the node changed what the toolkit may wait on: look again now.
+    if (type === CompletionType.Nudge) {
+      this.windows.get(completion.window)?.nudged();
+      return;
+    }
     // Next in line (node lock): poll it now; its grant or withdrawal is still to come.
     if (type === CompletionType.Head) {
       this.windows.get(completion.window)?.head(completion.kind, completion.seq);

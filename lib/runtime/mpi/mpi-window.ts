@@ -52,6 +52,8 @@ export class MpiWindow implements WindowBackend {
   private readonly resumed = [false, false];
   /** Per kind: the seq last withdrawn (a Head for it that crossed the withdrawal is stale). */
   private readonly withdrawn = [-1, -1];
+  /** The toolkit's pauses that end at the next nudge (onNudge()). */
+  private readonly nudgeWaiters = new Set<() => void>();
 
   constructor(
     private readonly runtime: WindowRuntime,
@@ -81,6 +83,29 @@ export class MpiWindow implements WindowBackend {
     }
     const loop = this.runtime.binding.watchNodeWake(this.id);
     this.lockLevel = { kind: "node", why: null, wake: loop ? "loop" : "thread" };
+  }
+
+  /** Another rank of the node nudged (a Nudge completion): the toolkit's pauses end now. */
+  nudged(): void {
+    const waiters = [...this.nudgeWaiters];
+    this.nudgeWaiters.clear();
+    for (const wake of waiters) wake();
+  }
+
+  /**
+   * Calls `wake` once, at the next nudge from another rank of the node, so that a toolkit
+   * wait polls at once instead of after its pause; returns how to take it back, or
+   * undefined where nobody can nudge (not the node lock's loop wake).
+   */
+  onNudge(wake: () => void): (() => void) | undefined {
+    if (this.lockLevel.wake !== "loop") return undefined;
+    this.nudgeWaiters.add(wake);
+    return () => this.nudgeWaiters.delete(wake);
+  }
+
+  /** Tells the other ranks of the node to look again at what their toolkit waits on. */
+  nudge(): void {
+    if (this.lockLevel.wake === "loop") this.runtime.binding.nudge(this.id);
   }
 
   /** A Granted or Withdrawn completion of this window, from the progress thread. */

@@ -86,6 +86,8 @@ export interface NativeBinding {
    */
   watchNodeWake(window: number): boolean;
   unwatchNodeWake(window: number): void;
+  /** Tells the other ranks of the node (a Nudge completion each) to re-check toolkit waits. */
+  nudge(window: number): boolean;
   endLock(window: number, kind: LockKind, downgrade: boolean): void;
   withdrawLock(window: number, kind: LockKind, seq: number): void;
   sampleCounters(window: number, intervalMicros: number): void;

@@ -42,6 +42,8 @@ export const CompletionType = {
   Fetched: 14,
   /** window, lockKind, seq: next in line; the caller polls it (pollLock) */
   Head: 15,
+  /** window: another rank of the node changed what the toolkit waits on */
+  Nudge: 16,
 } as const;
 export type CompletionType = (typeof CompletionType)[keyof typeof CompletionType];
 

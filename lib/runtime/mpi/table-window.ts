@@ -36,6 +36,16 @@ export class TableWindow extends MpiWindow {
     return this.table ? this.table.openSlots(root, count) : super.openSlots(root, count);
   }
 
+  /** Nudges go to the table's entry 0 (one FIFO per rank and table). */
+  override onNudge(wake: () => void): (() => void) | undefined {
+    return this.table ? this.table.onNudge(wake) : super.onNudge(wake);
+  }
+
+  override nudge(): void {
+    if (this.table) this.table.nudge();
+    else super.nudge();
+  }
+
   override barrier(): Promise<void> {
     return this.table ? this.table.barrier() : super.barrier();
   }

@@ -61,8 +61,10 @@ export interface LockEvent {
   /** Granted at once because an enclosing holder covered it. */
   nested: boolean;
   /**
-   * Toolkit kinds only: which of the controller's primitives of that kind (in the order
-   * they were made, from 0), or the section's or barrier's number.
+   * Which primitive of that kind: for read and write, the lock of the table
+   * (`ctrl.lock(index)`; 0 for `ctrl.read()` and `ctrl.write()`); for toolkit kinds, which
+   * of the controller's primitives of that kind (in the order they were made, from 0),
+   * or the section's or barrier's number. Absent for fences.
    */
   index?: number;
 }

@@ -1,7 +1,8 @@
 import { type EventHub, type EventKind, lockEvent, type LockEvent } from "./lock-events.js";
 import type { StatsRecorder } from "./lock-stats.js";
-
-type ToolkitEventKind = Exclude<EventKind, "read" | "write" | "fence">;
+import type { ToolkitWaitMark } from "./toolkit-waits.js";
+import type { WaitRegistry } from "./wait-registry.js";
+import type { ToolkitObserver } from "../toolkit/track.js";
 
 /** One toolkit wait's part in the events and statistics (as FenceTrack for a fence). */
 export interface ToolkitEventTrack {
@@ -21,6 +22,7 @@ export function trackWait(
   stats: StatsRecorder,
   kind: Exclude<EventKind, "read" | "write">,
   index?: number,
+  mark?: ToolkitWaitMark,
 ): ToolkitEventTrack {
   const counter = stats.of(kind);
   counter.requested++;
@@ -37,25 +39,36 @@ export function trackWait(
     granted: () => {
       at.grantedAt = performance.now();
       counter.recordWait(at.grantedAt - at.requestedAt);
+      mark?.granted();
       emit("granted");
     },
     released: () => {
       counter.released++;
+      mark?.released();
       emit("released");
     },
     cancelled: () => {
       counter.cancelled++;
+      mark?.cancelled();
       emit("cancelled");
     },
-    suspended: () => emit("suspended"),
-    resumed: () => emit("resumed"),
+    suspended: () => (mark?.suspended(), emit("suspended")),
+    resumed: () => (mark?.resumed(), emit("resumed")),
   };
 }
 
-/** The toolkit's observer of one controller (lib/toolkit/track.ts). */
+/**
+ * The toolkit's observer of one controller (lib/toolkit/track.ts): events, statistics,
+ * and the wait registry's list of what each task waits for (snapshot(), SIGUSR2).
+ */
 export function toolkitObserver(
   events: EventHub,
   stats: StatsRecorder,
-): { track(kind: ToolkitEventKind, index: number): ToolkitEventTrack } {
-  return { track: (kind, index) => trackWait(events, stats, kind, index) };
+  waits: WaitRegistry,
+): ToolkitObserver {
+  return {
+    track: (kind, index, mayWait = true, site) =>
+      trackWait(events, stats, kind, index, waits.toolkit.start(kind, index, mayWait, site)),
+    site: () => waits.toolkit.site(),
+  };
 }

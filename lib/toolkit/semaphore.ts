@@ -165,8 +165,10 @@ export class Semaphore {
     this.#check();
     const wait = new Wait(options);
     let track: ToolkitTrack | undefined;
+    const site = this.#context.observer.site(); // the caller's frames, before any await
     // Requested once it has its place in the queue (or when it gives up before that).
-    const place = () => (track ??= this.#context.observer.track("semaphore", this.index));
+    const place = () =>
+      (track ??= this.#context.observer.track("semaphore", this.index, true, site));
     const stage = { queued: false };
     const got = this.#track(this.#queue(wait, place, stage));
     try {
@@ -248,7 +250,7 @@ export class Semaphore {
    */
   async tryAcquire(): Promise<Permit | null> {
     this.#check();
-    const track = this.#context.observer.track("semaphore", this.index);
+    const track = this.#context.observer.track("semaphore", this.index, false);
     if (await this.#track(this.#take())) {
       track.granted();
       return this.#permit(track);

@@ -31,9 +31,17 @@ export interface ToolkitTrack {
  * (in the order they were made, from 0; a section's or a barrier's number).
  */
 export interface ToolkitObserver {
-  /** A wait starts (requested). */
-  track(kind: ToolkitKind, index: number): ToolkitTrack;
+  /**
+   * A wait starts (requested). `waits` false: it cannot wait for another rank or task (a
+   * counter's next(), a try), so no call site is captured for it (a few microseconds).
+   */
+  track(kind: ToolkitKind, index: number, waits?: boolean, site?: CallSite): ToolkitTrack;
+  /** The caller's site now, for a wait tracked later (after an await: its frames are gone). */
+  site(): CallSite;
 }
+
+/** A call site captured by {@link ToolkitObserver.site} (opaque to the toolkit). */
+export type CallSite = object | undefined;
 
 const nothing = (): void => undefined;
 const silentTrack: ToolkitTrack = {
@@ -45,7 +53,10 @@ const silentTrack: ToolkitTrack = {
 };
 
 /** Records nothing (before the controller wires its observer in). */
-export const silentObserver: ToolkitObserver = { track: () => silentTrack };
+export const silentObserver: ToolkitObserver = {
+  track: () => silentTrack,
+  site: () => undefined,
+};
 
 /** What the toolkit's primitives are made with besides their window. */
 export interface ToolkitContext {

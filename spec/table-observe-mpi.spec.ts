@@ -1,8 +1,9 @@
 // Lock-table entries observed like lock 0, across ranks (spec/ranks/table-observe.ts):
 // at 2 ranks, events$ carries the writes of locks 1..3 with their index and no two
 // ranks' holds of one lock overlap; stats() counts them; the master's trace carries them
-// with their index; snapshot() shows rank 1 holding lock 2 and rank 0 waiting for it,
-// with the call site. The in-process half is spec/table-observe.spec.ts.
+// with their index; snapshot() shows rank 1 holding lock 2 and a semaphore's permit and
+// rank 0 waiting for both, with the call sites. The in-process half is
+// spec/table-observe.spec.ts.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 
@@ -75,14 +76,21 @@ describe("lock-table entries across ranks", () => {
             holds.some((e) => e.tid === rank && e.args?.index === i),
             `${rank}/${i}`,
           ).toBe(true);
-      // snapshot(): the same on every rank, rank 1 holding lock 2, rank 0 waiting for it.
+      // snapshot(), the same on every rank: rank 1 holds lock 2 and the semaphore's permit,
+      // rank 0 waits for both, with its call sites.
       for (const r of reports) {
         const [zero, one] = r.snapshot.ranks;
-        expect(one!.tasks).toMatchObject([{ kind: "write", state: "held", lock: { index: 2 } }]);
+        expect(one!.tasks).toMatchObject([
+          { kind: "write", state: "held", lock: { index: 2 } },
+          { kind: "semaphore", index: 0, state: "held" },
+        ]);
         expect(zero!.tasks).toMatchObject([
           { kind: "write", state: "waiting", lock: { window: zero!.window, index: 2 } },
+          { kind: "semaphore", index: 0, state: "waiting" },
         ]);
         expect(zero!.tasks[0]!.site[0]).toMatch(/^waitForLock2 .*table-observe\.js:\d+:\d+\)$/);
+        expect(zero!.tasks[1]!.site[0]).toMatch(/^waitForPermit .*table-observe\.js:\d+:\d+\)$/);
+        expect(zero!.tasks[1]!.sinceMs).toBeGreaterThanOrEqual(40);
       }
     },
     JOB_TIMEOUT_MS + 10_000,

@@ -127,4 +127,21 @@ export interface FenceTrack {
   granted(): void;
   released(): void;
   cancelled(): void;
+  /** Who has called which singleWrite(), when deadlock detection is on; this one's `number`. */
+  roll?: RollCall;
+  number?: number;
+}
+
+/**
+ * Who has called which singleWrite() of a controller, asked only about one that waits:
+ * a rank whose singleWrite() still waits `delay` ms after its call announces its number
+ * (one write on the deadlock detector's board), and a rank that waits reads every
+ * rank's last number (lib/deadlock/detector.ts).
+ */
+export interface RollCall {
+  readonly delay: number;
+  /** This rank has called singleWrite() `n` and still waits in it. */
+  arrive(n: number): void;
+  /** The ranks that have not announced `n`, read now; undefined when it cannot tell. */
+  absent(n: number): Promise<number[] | undefined>;
 }

@@ -3,7 +3,7 @@ import { hostname } from "node:os";
 import { captureSite, userFrames } from "./call-site.js";
 import { ToolkitWaits } from "./toolkit-waits.js";
 
-import type { FenceTrack } from "./lock-events.js";
+import type { FenceTrack, RollCall } from "./lock-events.js";
 import type { Holder, LockKind } from "../lock/holder.js";
 import type { SchedulerHook } from "../lock/scheduler-hook.js";
 import type { ToolkitKind } from "../toolkit/track.js";
@@ -170,6 +170,8 @@ export class WaitRegistry implements SchedulerHook {
   readonly toolkit: ToolkitWaits;
   /** Set by the deadlock detector while it watches this rank: told of every change. */
   watcher: (() => void) | undefined = undefined;
+  /** Set by the deadlock detector for lock 0: who has called which singleWrite(). */
+  roll: RollCall | undefined = undefined;
   /** Set by the deadlock detector: told when a request starts to wait. */
   onWait: (() => void) | undefined = undefined;
 
@@ -289,6 +291,8 @@ export class WaitRegistry implements SchedulerHook {
   fence(track: FenceTrack, parent?: Holder): FenceTrack {
     const mark = this.enter("singleWrite", "agreeing on the writer, taking the lock", parent);
     return {
+      roll: this.roll,
+      number: this.#singleWrites,
       granted: () => {
         mark("inside (the writer works, then every rank meets)");
         track.granted();

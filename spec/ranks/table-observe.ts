@@ -9,9 +9,12 @@ import { join } from "node:path";
 import { type LockEvent, sync, type WindowController } from "../../dist/index.js";
 import { main, numberArg, report, stringArg } from "./report.js";
 
-// Named, not inlined: its name is the acquisition site the snapshot shows.
+// Named, not inlined: their names are the acquisition sites the snapshot shows.
 async function waitForLock2(ctrl: WindowController): Promise<void> {
   await ctrl.lock(2).write(() => undefined);
+}
+async function waitForPermit(sem: Awaited<ReturnType<WindowController["semaphore"]>>) {
+  await (await sem.acquire()).release();
 }
 
 main(async () => {
@@ -39,12 +42,20 @@ main(async () => {
   await ctrl.barrier();
   const totals = [1, 2, 3].map((i) => Number(readFileSync(file(i), "utf8")));
 
+  // Rank 1 holds lock 2 and the semaphore's one permit; rank 0 waits for both.
+  const sem = await ctrl.semaphore(1);
   const held = ctrl.rank === 1 ? await ctrl.lock(2).write() : undefined;
+  const permit = ctrl.rank === 1 ? await sem.acquire() : undefined;
   await ctrl.barrier();
   const waiting = ctrl.rank === 0 ? waitForLock2(ctrl) : undefined;
+  const queued = ctrl.rank === 0 ? waitForPermit(sem) : undefined;
+  await new Promise((resolve) => setTimeout(resolve, 50)); // the acquire has its place
   const snapshot = await ctrl.snapshot();
   held?.release();
+  await permit?.release();
   await waiting;
+  await queued;
+  await sem.free();
   await ctrl.barrier();
   sub.unsubscribe();
   const stats = ctrl.stats();

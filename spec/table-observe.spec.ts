@@ -180,6 +180,23 @@ describe("snapshot() lists every lock of the table and the toolkit's waits", () 
     expect((await ctrl.snapshot()).ranks[0]!.tasks).toEqual([]);
   });
 
+  it("an uncontended semaphore acquire records no site; once one waited, every later one does", async () => {
+    const ctrl = await table(1);
+    const sem = await ctrl.semaphore(1);
+    const first = await acquirePermit(sem);
+    const [held] = (await ctrl.snapshot()).ranks[0]!.tasks;
+    expect(held).toMatchObject({ kind: "semaphore", state: "held", site: [] });
+    const waiting = acquirePermit(sem); // waits for `first`: a site, and contended from now
+    await tick();
+    await first.release();
+    const second = await waiting;
+    await second.release();
+    const third = await acquirePermit(sem); // uncontended now, but the semaphore waited before
+    const [again] = (await ctrl.snapshot()).ranks[0]!.tasks;
+    expect(again!.site[0]).toMatch(/^acquirePermit /);
+    await third.release();
+  });
+
   it("a counter's next() and a tryAcquire capture no site (no stack on their path)", async () => {
     const ctrl = await table(1);
     const counter = await ctrl.counter();

@@ -69,6 +69,6 @@ export function toolkitObserver(
   return {
     track: (kind, index, mayWait = true, site) =>
       trackWait(events, stats, kind, index, waits.toolkit.start(kind, index, mayWait, site)),
-    site: () => waits.toolkit.site(),
+    site: (kind, index) => waits.toolkit.site(kind, index),
   };
 }

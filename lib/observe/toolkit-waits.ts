@@ -23,6 +23,12 @@ export interface ToolkitWait {
 /** Toolkit waits that end at their grant: there is nothing to hold after it. */
 const holdless = new Set<ToolkitKind>(["barrier", "counter", "condition-wait"]);
 
+/** Waits for other ranks or tasks by nature: a capture is small beside them. */
+const waitsByNature = new Set<ToolkitKind>(["barrier", "sequential", "condition-wait"]);
+
+/** A wait this long marks its primitive as contended on this rank (sites from then on). */
+const slowMs = 1;
+
 /**
  * The toolkit's waits and holds under way on this rank, for one controller's snapshot:
  * one Set insertion and deletion each, and a call site for those that may wait.
@@ -30,21 +36,36 @@ const holdless = new Set<ToolkitKind>(["barrier", "counter", "condition-wait"]);
 export class ToolkitWaits {
   /** In request order. */
   readonly #under = new Set<ToolkitWait>();
+  /** Semaphores and conditions whose acquire waited slowMs or more on this rank. */
+  readonly #contended = new Set<string>();
 
   /** Capture the site of every toolkit wait, not only of those that wait for others. */
   constructor(private readonly allSites: boolean) {}
 
-  /** The caller's site now (a capture, formatted only if a snapshot lists it). */
-  site(): object {
-    return captureSite();
+  /**
+   * Whether a wait of this primitive captures its call site when it starts (a capture
+   * costs microseconds, as much as an uncontended semaphore acquire): always with
+   * MPILOCK_LEAK_STACKS=1 and for waits for others by nature (a barrier, a section's turn,
+   * a condition's wait()); a semaphore's or a condition's acquire once one of that
+   * primitive waited on this rank (slowMs) or while another of it waits.
+   */
+  #wants(kind: ToolkitKind, index: number): boolean {
+    if (this.allSites || waitsByNature.has(kind)) return true;
+    if (this.#contended.has(`${kind} ${index}`)) return true;
+    for (const w of this.#under) if (w.kind === kind && w.index === index) return true;
+    return false;
+  }
+
+  /** The caller's site now, if a wait of this primitive wants one (see #wants). */
+  site(kind: ToolkitKind, index: number): object | undefined {
+    return this.#wants(kind, index) ? captureSite() : undefined;
   }
 
   /**
    * A toolkit wait starts (its `track()`): listed from now until it is granted (a barrier,
-   * a counter's next(), a condition's wait()) or released. A wait that may wait for
-   * other ranks or tasks keeps its call site (captured now, or given: `site`; formatted
-   * only when a snapshot lists it); a counter's `next()` and a try only with
-   * MPILOCK_LEAK_STACKS=1 (a capture costs microseconds).
+   * a counter's next(), a condition's wait()) or released. `site`: captured by the caller
+   * before an await; else one is captured now if it `waits` (a counter's next() and a try
+   * do not) and the primitive wants one. Formatted only when a snapshot lists it.
    */
   start(kind: ToolkitKind, index: number, waits: boolean, site?: object): ToolkitWaitMark {
     const now = performance.now();
@@ -54,21 +75,27 @@ export class ToolkitWaits {
       state: "waiting",
       requestedAt: now,
       grantedAt: now,
-      site: waits || this.allSites ? ((site as { stack?: string }) ?? captureSite()) : undefined,
+      site:
+        (site as { stack?: string } | undefined) ??
+        (waits && this.#wants(kind, index) ? captureSite() : undefined),
     };
     this.#under.add(wait);
     const end = () => {
       this.#under.delete(wait);
       wait.site = undefined;
     };
+    const waited = () => {
+      if (performance.now() - wait.requestedAt >= slowMs) this.#contended.add(`${kind} ${index}`);
+    };
     return {
       granted: () => {
+        waited();
         if (holdless.has(kind)) return end();
         wait.state = "held";
         wait.grantedAt = performance.now();
       },
       released: end,
-      cancelled: end,
+      cancelled: () => (waited(), end()),
       suspended: () => void (wait.state = "suspended"),
       resumed: () => void (wait.state = "held"),
     };

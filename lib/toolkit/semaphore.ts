@@ -165,10 +165,11 @@ export class Semaphore {
     this.#check();
     const wait = new Wait(options);
     let track: ToolkitTrack | undefined;
-    const site = this.#context.observer.site(); // the caller's frames, before any await
+    // The caller's frames, before any await (if this semaphore's waits record them).
+    const site = this.#context.observer.site("semaphore", this.index);
     // Requested once it has its place in the queue (or when it gives up before that).
     const place = () =>
-      (track ??= this.#context.observer.track("semaphore", this.index, true, site));
+      (track ??= this.#context.observer.track("semaphore", this.index, false, site));
     const stage = { queued: false };
     const got = this.#track(this.#queue(wait, place, stage));
     try {

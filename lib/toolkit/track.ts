@@ -36,8 +36,11 @@ export interface ToolkitObserver {
    * counter's next(), a try), so no call site is captured for it (a few microseconds).
    */
   track(kind: ToolkitKind, index: number, waits?: boolean, site?: CallSite): ToolkitTrack;
-  /** The caller's site now, for a wait tracked later (after an await: its frames are gone). */
-  site(): CallSite;
+  /**
+   * The caller's site now, for a wait tracked later (after an await its frames are gone),
+   * or undefined when this primitive's waits record none (see observe/toolkit-waits.ts).
+   */
+  site(kind: ToolkitKind, index: number): CallSite;
 }
 
 /** A call site captured by {@link ToolkitObserver.site} (opaque to the toolkit). */

@@ -42,19 +42,26 @@ main(async () => {
   await ctrl.barrier();
   const totals = [1, 2, 3].map((i) => Number(readFileSync(file(i), "utf8")));
 
-  // Rank 1 holds lock 2 and the semaphore's one permit; rank 0 waits for both.
+  // Rank 1 holds lock 2 and the semaphore's one permit; rank 0 waits for both (twice
+  // for the permit).
   const sem = await ctrl.semaphore(1);
   const held = ctrl.rank === 1 ? await ctrl.lock(2).write() : undefined;
   const permit = ctrl.rank === 1 ? await sem.acquire() : undefined;
   await ctrl.barrier();
   const waiting = ctrl.rank === 0 ? waitForLock2(ctrl) : undefined;
-  const queued = ctrl.rank === 0 ? waitForPermit(sem) : undefined;
-  await new Promise((resolve) => setTimeout(resolve, 50)); // the acquire has its place
+  // The second acquire starts while the first waits: it records its site (the first, on
+  // a semaphore that never waited on this rank before, does not: no stack on its path).
+  const pause = () => new Promise((resolve) => setTimeout(resolve, 50)); // acquires placed
+  const queued: Promise<void>[] = [];
+  if (ctrl.rank === 0) queued.push(waitForPermit(sem));
+  await pause();
+  if (ctrl.rank === 0) queued.push(waitForPermit(sem));
+  await pause();
   const snapshot = await ctrl.snapshot();
   held?.release();
   await permit?.release();
   await waiting;
-  await queued;
+  await Promise.all(queued);
   await sem.free();
   await ctrl.barrier();
   sub.unsubscribe();

@@ -11,6 +11,7 @@ export interface ToolkitEventTrack {
   cancelled(): void;
   suspended(): void;
   resumed(): void;
+  contended(): void;
 }
 
 /**
@@ -22,12 +23,13 @@ export function trackWait(
   stats: StatsRecorder,
   kind: Exclude<EventKind, "read" | "write">,
   index?: number,
-  mark?: ToolkitWaitMark,
+  mark?: (requestedAt: number) => ToolkitWaitMark,
 ): ToolkitEventTrack {
   const counter = stats.of(kind);
   counter.requested++;
   const at = { requestedAt: performance.now(), grantedAt: 0, depth: 0, nested: false };
   const id = events.active ? events.newId() : 0;
+  const listed = mark?.(at.requestedAt);
   const emit = (type: LockEvent["type"]): void => {
     if (!id) return;
     const event = lockEvent(type, kind, events.rank, id, at);
@@ -39,21 +41,22 @@ export function trackWait(
     granted: () => {
       at.grantedAt = performance.now();
       counter.recordWait(at.grantedAt - at.requestedAt);
-      mark?.granted();
+      listed?.granted(at.grantedAt);
       emit("granted");
     },
     released: () => {
       counter.released++;
-      mark?.released();
+      listed?.released();
       emit("released");
     },
     cancelled: () => {
       counter.cancelled++;
-      mark?.cancelled();
+      listed?.cancelled();
       emit("cancelled");
     },
-    suspended: () => (mark?.suspended(), emit("suspended")),
-    resumed: () => (mark?.resumed(), emit("resumed")),
+    suspended: () => (listed?.suspended(), emit("suspended")),
+    resumed: () => (listed?.resumed(), emit("resumed")),
+    contended: () => listed?.contended(),
   };
 }
 
@@ -68,7 +71,9 @@ export function toolkitObserver(
 ): ToolkitObserver {
   return {
     track: (kind, index, mayWait = true, site) =>
-      trackWait(events, stats, kind, index, waits.toolkit.start(kind, index, mayWait, site)),
+      trackWait(events, stats, kind, index, (at) =>
+        waits.toolkit.start(kind, index, mayWait, site, at),
+      ),
     site: (kind, index) => waits.toolkit.site(kind, index),
   };
 }

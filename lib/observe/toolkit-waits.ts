@@ -3,7 +3,10 @@ import type { ToolkitKind } from "../toolkit/track.js";
 
 /** One toolkit wait or hold of this rank (see {@link ToolkitWaits.start}). */
 export interface ToolkitWaitMark {
-  granted(): void;
+  /** `at`: performance.now() of the grant (the caller has read the clock already). */
+  granted(at: number): void;
+  /** It queued behind another wait of its primitive: sites from now on (see #wants). */
+  contended(): void;
   released(): void;
   cancelled(): void;
   suspended(): void;
@@ -26,8 +29,11 @@ const holdless = new Set<ToolkitKind>(["barrier", "counter", "condition-wait"]);
 /** Waits for other ranks or tasks by nature: a capture is small beside them. */
 const waitsByNature = new Set<ToolkitKind>(["barrier", "sequential", "condition-wait"]);
 
-/** A wait this long marks its primitive as contended on this rank (sites from then on). */
-const slowMs = 1;
+/**
+ * A wait this long marks its primitive as contended on this rank (sites from then on):
+ * far above an uncontended acquire (microseconds) and a scheduling hiccup under load.
+ */
+const slowMs = 50;
 
 /**
  * The toolkit's waits and holds under way on this rank, for one controller's snapshot:
@@ -47,7 +53,7 @@ export class ToolkitWaits {
    * costs microseconds, as much as an uncontended semaphore acquire): always with
    * MPILOCK_LEAK_STACKS=1 and for waits for others by nature (a barrier, a section's turn,
    * a condition's wait()); a semaphore's or a condition's acquire once one of that
-   * primitive waited on this rank (slowMs) or while another of it waits.
+   * primitive queued or waited slowMs on this rank, or while another of it is under way.
    */
   #wants(kind: ToolkitKind, index: number): boolean {
     if (this.allSites || waitsByNature.has(kind)) return true;
@@ -67,14 +73,19 @@ export class ToolkitWaits {
    * before an await; else one is captured now if it `waits` (a counter's next() and a try
    * do not) and the primitive wants one. Formatted only when a snapshot lists it.
    */
-  start(kind: ToolkitKind, index: number, waits: boolean, site?: object): ToolkitWaitMark {
-    const now = performance.now();
+  start(
+    kind: ToolkitKind,
+    index: number,
+    waits: boolean,
+    site: object | undefined,
+    requestedAt: number,
+  ): ToolkitWaitMark {
     const wait: ToolkitWait = {
       kind,
       index,
       state: "waiting",
-      requestedAt: now,
-      grantedAt: now,
+      requestedAt,
+      grantedAt: requestedAt,
       site:
         (site as { stack?: string } | undefined) ??
         (waits && this.#wants(kind, index) ? captureSite() : undefined),
@@ -84,18 +95,20 @@ export class ToolkitWaits {
       this.#under.delete(wait);
       wait.site = undefined;
     };
-    const waited = () => {
-      if (performance.now() - wait.requestedAt >= slowMs) this.#contended.add(`${kind} ${index}`);
-    };
+    const contended = () => void this.#contended.add(`${kind} ${index}`);
     return {
-      granted: () => {
-        waited();
+      granted: (at) => {
+        if (at - requestedAt >= slowMs) contended();
         if (holdless.has(kind)) return end();
         wait.state = "held";
-        wait.grantedAt = performance.now();
+        wait.grantedAt = at;
       },
+      contended,
       released: end,
-      cancelled: () => (waited(), end()),
+      cancelled: () => {
+        if (performance.now() - requestedAt >= slowMs) contended();
+        end();
+      },
       suspended: () => void (wait.state = "suspended"),
       resumed: () => void (wait.state = "held"),
     };

@@ -168,9 +168,13 @@ export class Semaphore {
     // The caller's frames, before any await (if this semaphore's waits record them).
     const site = this.#context.observer.site("semaphore", this.index);
     // Requested once it has its place in the queue (or when it gives up before that).
-    const place = () =>
-      (track ??= this.#context.observer.track("semaphore", this.index, false, site));
     const stage = { queued: false };
+    const place = () => {
+      if (track) return track;
+      track = this.#context.observer.track("semaphore", this.index, false, site);
+      if (stage.queued) track.contended(); // it waits behind another: sites from now on
+      return track;
+    };
     const got = this.#track(this.#queue(wait, place, stage));
     try {
       if (!(await wait.race(got))) throw new FreedError("semaphore");

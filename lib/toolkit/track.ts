@@ -23,6 +23,8 @@ export interface ToolkitTrack {
   suspended(): void;
   /** ...and held again. */
   resumed(): void;
+  /** It queued behind another wait of its primitive (the snapshot records sites then). */
+  contended(): void;
 }
 
 /**
@@ -53,6 +55,7 @@ const silentTrack: ToolkitTrack = {
   cancelled: nothing,
   suspended: nothing,
   resumed: nothing,
+  contended: nothing,
 };
 
 /** Records nothing (before the controller wires its observer in). */

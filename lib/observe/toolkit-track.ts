@@ -1,8 +1,8 @@
 import { type EventHub, type EventKind, lockEvent, type LockEvent } from "./lock-events.js";
 import type { StatsRecorder } from "./lock-stats.js";
-import type { ToolkitWaitMark } from "./toolkit-waits.js";
+import type { ToolkitWaits } from "./toolkit-waits.js";
 import type { WaitRegistry } from "./wait-registry.js";
-import type { ToolkitObserver } from "../toolkit/track.js";
+import type { ToolkitKind, ToolkitObserver } from "../toolkit/track.js";
 
 /** One toolkit wait's part in the events and statistics (as FenceTrack for a fence). */
 export interface ToolkitEventTrack {
@@ -23,13 +23,15 @@ export function trackWait(
   stats: StatsRecorder,
   kind: Exclude<EventKind, "read" | "write">,
   index?: number,
-  mark?: (requestedAt: number) => ToolkitWaitMark,
+  waits?: ToolkitWaits,
+  mayWait = true,
+  site?: object,
 ): ToolkitEventTrack {
   const counter = stats.of(kind);
   counter.requested++;
   const at = { requestedAt: performance.now(), grantedAt: 0, depth: 0, nested: false };
   const id = events.active ? events.newId() : 0;
-  const listed = mark?.(at.requestedAt);
+  const listed = waits?.start(kind as ToolkitKind, index!, mayWait, site, at.requestedAt);
   const emit = (type: LockEvent["type"]): void => {
     if (!id) return;
     const event = lockEvent(type, kind, events.rank, id, at);
@@ -71,9 +73,7 @@ export function toolkitObserver(
 ): ToolkitObserver {
   return {
     track: (kind, index, mayWait = true, site) =>
-      trackWait(events, stats, kind, index, (at) =>
-        waits.toolkit.start(kind, index, mayWait, site, at),
-      ),
+      trackWait(events, stats, kind, index, waits.toolkit, mayWait, site),
     site: (kind, index) => waits.toolkit.site(kind, index),
   };
 }

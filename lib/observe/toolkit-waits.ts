@@ -26,12 +26,18 @@ export interface ToolkitWait {
 /** Toolkit waits that end at their grant: there is nothing to hold after it. */
 const holdless = new Set<ToolkitKind>(["barrier", "counter", "condition-wait"]);
 
-/** Waits for other ranks or tasks by nature: a capture is small beside them. */
-const waitsByNature = new Set<ToolkitKind>(["barrier", "sequential", "condition-wait"]);
+/**
+ * Barriers and sections are numbered per call: contention is known per kind, not per
+ * primitive (a barrier that waited long makes the next ones record their sites).
+ */
+const numbered = new Set<ToolkitKind>(["barrier", "sequential"]);
+const key = (kind: ToolkitKind, index: number): string =>
+  numbered.has(kind) ? kind : `${kind} ${index}`;
 
 /**
- * A wait this long marks its primitive as contended on this rank (sites from then on):
- * far above an uncontended acquire (microseconds) and a scheduling hiccup under load.
+ * A wait this long marks its primitive (or kind) as contended on this rank (sites from
+ * then on): far above an uncontended acquire or a barrier whose ranks come together
+ * (microseconds), and above a scheduling hiccup under load.
  */
 const slowMs = 50;
 
@@ -50,14 +56,16 @@ export class ToolkitWaits {
 
   /**
    * Whether a wait of this primitive captures its call site when it starts (a capture
-   * costs microseconds, as much as an uncontended semaphore acquire): always with
-   * MPILOCK_LEAK_STACKS=1 and for waits for others by nature (a barrier, a section's turn,
-   * a condition's wait()); a semaphore's or a condition's acquire once one of that
-   * primitive queued or waited slowMs on this rank, or while another of it is under way.
+   * costs microseconds, more than an uncontended semaphore acquire or a barrier of one
+   * rank): always with MPILOCK_LEAK_STACKS=1 and for a condition's wait() (a wait for a
+   * notify by nature); a barrier, a section's turn, a semaphore's or a condition's
+   * acquire once one of its kind (barriers, sections) or of that primitive queued or
+   * waited slowMs on this rank, or (semaphores, conditions) while another of it is under way.
    */
   #wants(kind: ToolkitKind, index: number): boolean {
-    if (this.allSites || waitsByNature.has(kind)) return true;
-    if (this.#contended.has(`${kind} ${index}`)) return true;
+    if (this.allSites || kind === "condition-wait") return true;
+    if (this.#contended.has(key(kind, index))) return true;
+    if (numbered.has(kind)) return false;
     for (const w of this.#under) if (w.kind === kind && w.index === index) return true;
     return false;
   }
@@ -80,38 +88,22 @@ export class ToolkitWaits {
     site: object | undefined,
     requestedAt: number,
   ): ToolkitWaitMark {
-    const wait: ToolkitWait = {
-      kind,
-      index,
-      state: "waiting",
-      requestedAt,
-      grantedAt: requestedAt,
-      site:
-        (site as { stack?: string } | undefined) ??
-        (waits && this.#wants(kind, index) ? captureSite() : undefined),
-    };
+    const given = site as { stack?: string } | undefined;
+    const captured = given ?? (waits && this.#wants(kind, index) ? captureSite() : undefined);
+    const wait = new Listed(this, kind, index, requestedAt, captured);
     this.#under.add(wait);
-    const end = () => {
-      this.#under.delete(wait);
-      wait.site = undefined;
-    };
-    const contended = () => void this.#contended.add(`${kind} ${index}`);
-    return {
-      granted: (at) => {
-        if (at - requestedAt >= slowMs) contended();
-        if (holdless.has(kind)) return end();
-        wait.state = "held";
-        wait.grantedAt = at;
-      },
-      contended,
-      released: end,
-      cancelled: () => {
-        if (performance.now() - requestedAt >= slowMs) contended();
-        end();
-      },
-      suspended: () => void (wait.state = "suspended"),
-      resumed: () => void (wait.state = "held"),
-    };
+    return wait;
+  }
+
+  /** @internal A wait of `wait`'s primitive queued or waited long (see Listed). */
+  markContended(wait: ToolkitWait): void {
+    this.#contended.add(key(wait.kind, wait.index));
+  }
+
+  /** @internal `wait` ended. */
+  remove(wait: ToolkitWait): void {
+    this.#under.delete(wait);
+    wait.site = undefined;
   }
 
   /** What is under way now, sites formatted. */
@@ -125,5 +117,49 @@ export class ToolkitWaits {
 
   clear(): void {
     this.#under.clear();
+  }
+}
+
+/** One toolkit wait in its list: a class, not closures (one allocation per wait). */
+class Listed implements ToolkitWait, ToolkitWaitMark {
+  state: ToolkitWait["state"] = "waiting";
+  grantedAt: number;
+
+  constructor(
+    private readonly list: ToolkitWaits,
+    readonly kind: ToolkitKind,
+    readonly index: number,
+    readonly requestedAt: number,
+    public site: ToolkitWait["site"],
+  ) {
+    this.grantedAt = requestedAt;
+  }
+
+  granted(at: number): void {
+    if (at - this.requestedAt >= slowMs) this.list.markContended(this);
+    if (holdless.has(this.kind)) return this.list.remove(this);
+    this.state = "held";
+    this.grantedAt = at;
+  }
+
+  contended(): void {
+    this.list.markContended(this);
+  }
+
+  released(): void {
+    this.list.remove(this);
+  }
+
+  cancelled(): void {
+    if (performance.now() - this.requestedAt >= slowMs) this.list.markContended(this);
+    this.list.remove(this);
+  }
+
+  suspended(): void {
+    this.state = "suspended";
+  }
+
+  resumed(): void {
+    this.state = "held";
   }
 }

@@ -197,6 +197,36 @@ describe("snapshot() lists every lock of the table and the toolkit's waits", () 
     await third.release();
   });
 
+  it("SIGUSR2 prints every lock of the table and the toolkit's waits (one entry, not one per lock)", async () => {
+    const ctrl = await table(3);
+    const held = await ctrl.lock(2).write();
+    const sem = await ctrl.semaphore(1);
+    const permit = await sem.acquire();
+    const waiting = acquirePermit(sem);
+    await tick();
+    const written: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((chunk: string | Uint8Array) => {
+      written.push(String(chunk));
+      return true;
+    }) as typeof process.stderr.write;
+    try {
+      process.emit("SIGUSR2" as never);
+    } finally {
+      process.stderr.write = write;
+    }
+    const dump = written.join("");
+    expect(dump).toMatch(/^mpilock SIGUSR2: rank 0 of 1/m);
+    expect(dump).toMatch(/#1\s+lock \d+\[2\]\s+write\s+held/);
+    expect(dump).toMatch(/lock \d+\s+semaphore 0\s+held/);
+    expect(dump).toMatch(/lock \d+\s+semaphore 0\s+waiting\s+\S+ m?s\s+acquirePermit /);
+    // The table is one controller's entry: no line for locks 1 and 2 as controllers.
+    expect(dump).not.toMatch(/^\d+\s+\d+\s+-\s+lock \d+\s+-\s+nothing/m);
+    held.release();
+    await permit.release();
+    await (await waiting).release();
+  });
+
   it("a counter's next() and a tryAcquire capture no site (no stack on their path)", async () => {
     const ctrl = await table(1);
     const counter = await ctrl.counter();

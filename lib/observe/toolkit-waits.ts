@@ -46,8 +46,16 @@ const slowMs = 50;
  * one Set insertion and deletion each, and a call site for those that may wait.
  */
 export class ToolkitWaits {
-  /** In request order. */
-  readonly #under = new Set<ToolkitWait>();
+  /**
+   * In request order: a linked list through the waits themselves (a Set would hash each
+   * new wait, which shows on a counter's next() done at once).
+   */
+  #head: Listed | undefined = undefined;
+  #tail: Listed | undefined = undefined;
+
+  *#under(): Generator<Listed> {
+    for (let w = this.#head; w; w = w.next) yield w;
+  }
   /** Semaphores and conditions whose acquire waited slowMs or more on this rank. */
   readonly #contended = new Set<string>();
 
@@ -66,7 +74,7 @@ export class ToolkitWaits {
     if (this.allSites || kind === "condition-wait") return true;
     if (this.#contended.has(key(kind, index))) return true;
     if (numbered.has(kind)) return false;
-    for (const w of this.#under) if (w.kind === kind && w.index === index) return true;
+    for (let w = this.#head; w; w = w.next) if (w.kind === kind && w.index === index) return true;
     return false;
   }
 
@@ -91,7 +99,10 @@ export class ToolkitWaits {
     const given = site as { stack?: string } | undefined;
     const captured = given ?? (waits && this.#wants(kind, index) ? captureSite() : undefined);
     const wait = new Listed(this, kind, index, requestedAt, captured);
-    this.#under.add(wait);
+    wait.prev = this.#tail;
+    if (this.#tail) this.#tail.next = wait;
+    else this.#head = wait;
+    this.#tail = wait;
     return wait;
   }
 
@@ -100,15 +111,21 @@ export class ToolkitWaits {
     this.#contended.add(key(wait.kind, wait.index));
   }
 
-  /** @internal `wait` ended. */
-  remove(wait: ToolkitWait): void {
-    this.#under.delete(wait);
+  /** @internal `wait` ended (once; a second call does nothing). */
+  remove(wait: Listed): void {
+    if (wait.ended) return;
+    wait.ended = true;
+    if (wait.prev) wait.prev.next = wait.next;
+    else this.#head = wait.next;
+    if (wait.next) wait.next.prev = wait.prev;
+    else this.#tail = wait.prev;
+    wait.prev = wait.next = undefined;
     wait.site = undefined;
   }
 
   /** What is under way now, sites formatted. */
   list(): ToolkitWait[] {
-    const out = [...this.#under];
+    const out: ToolkitWait[] = [...this.#under()];
     for (const w of out) {
       if (w.site !== undefined && !Array.isArray(w.site)) w.site = userFrames(w.site.stack);
     }
@@ -116,7 +133,7 @@ export class ToolkitWaits {
   }
 
   clear(): void {
-    this.#under.clear();
+    for (const w of [...this.#under()]) this.remove(w);
   }
 }
 
@@ -124,6 +141,9 @@ export class ToolkitWaits {
 class Listed implements ToolkitWait, ToolkitWaitMark {
   state: ToolkitWait["state"] = "waiting";
   grantedAt: number;
+  prev: Listed | undefined = undefined;
+  next: Listed | undefined = undefined;
+  ended = false;
 
   constructor(
     private readonly list: ToolkitWaits,

@@ -5,11 +5,12 @@
 //
 //   node scripts/test-hosts.mjs check
 //        prints "ok", or why test hosts cannot be made here (exit 1)
-//   node scripts/test-hosts.mjs up [--hosts=3] [--dir=DIR] [--owner=PID]
+//   node scripts/test-hosts.mjs up [--hosts=3] [--slots=1] [--dir=DIR] [--owner=PID]
 //        makes the hosts and, in DIR (default: a new temp dir), a hostfile, the rsh agent
 //        that enters a host's namespace, and bin/mpirun: mpirun run on host 1 with the
 //        hostfile, the agent and TCP only. Prints JSON (see `up` below), with the
 //        arguments for Open MPI's mpirun (mpirunArgs) and MPICH's (hydraArgs, hydraEnv).
+//        --slots: ranks per host (mpirun fills host 1 first, then host 2, ...).
 //   node scripts/test-hosts.mjs down [--owner=PID]
 //        ends the processes in the owner's hosts and removes them
 //
@@ -100,7 +101,7 @@ function unusable() {
  * addresses, their namespaces, the files, and the mpirun arguments that the wrapper
  * bin/mpirun adds (run on host 1, ranks placed on the hosts in order, TCP only).
  */
-function up({ count = 3, dir, owner = process.ppid } = {}) {
+function up({ count = 3, slots = 1, dir, owner = process.ppid } = {}) {
   removeStale(owner);
   const name = (what) => `${prefix}${owner}-${what}`;
   remove([...(ours().get(owner) ?? [])]);
@@ -130,7 +131,7 @@ function up({ count = 3, dir, owner = process.ppid } = {}) {
   dir ??= mkdtempSync(join(tmpdir(), "mpilock-hosts-"));
   mkdirSync(join(dir, "bin"), { recursive: true });
   const hostfile = join(dir, "hostfile");
-  writeFileSync(hostfile, hosts.map((h) => `${h.address} slots=1\n`).join(""));
+  writeFileSync(hostfile, hosts.map((h) => `${h.address} slots=${slots}\n`).join(""));
   const launched = join(dir, "launched");
   const agent = join(dir, "agent.sh");
   writeFileSync(
@@ -181,7 +182,8 @@ function up({ count = 3, dir, owner = process.ppid } = {}) {
   // MPICH's Hydra, run on host 1 the same way; UCX would pick shared memory between
   // namespaces of one machine, so its transports are named.
   const hydraArgs = ["-launcher", "ssh", "-launcher-exec", agent, "-iface", "eth0"];
-  hydraArgs.push("-hosts", hosts.map((h) => h.address).join(","));
+  const hydraHosts = hosts.map((h) => (slots > 1 ? `${h.address}:${slots}` : h.address));
+  hydraArgs.push("-hosts", hydraHosts.join(","));
   const hydraEnv = { UCX_TLS: "tcp,self", UCX_NET_DEVICES: "eth0" };
   return { owner, hosts, dir, hostfile, agent, launched, wrapper, mpirunArgs, hydraArgs, hydraEnv };
 }
@@ -194,7 +196,12 @@ function down({ owner = process.ppid } = {}) {
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
-  options: { hosts: { type: "string" }, dir: { type: "string" }, owner: { type: "string" } },
+  options: {
+    hosts: { type: "string" },
+    slots: { type: "string" },
+    dir: { type: "string" },
+    owner: { type: "string" },
+  },
 });
 const owner = values.owner === undefined ? undefined : Number(values.owner);
 const command = positionals[0];
@@ -204,10 +211,13 @@ if (command === "check") {
   process.exitCode = why ? 1 : 0;
 } else if (command === "up") {
   const count = values.hosts === undefined ? undefined : Number(values.hosts);
-  console.log(JSON.stringify(up({ count, dir: values.dir, owner }), null, 2));
+  const slots = values.slots === undefined ? undefined : Number(values.slots);
+  console.log(JSON.stringify(up({ count, slots, dir: values.dir, owner }), null, 2));
 } else if (command === "down") {
   down({ owner });
 } else {
-  console.error("usage: node scripts/test-hosts.mjs check | up [--hosts=3] [--dir=DIR] | down");
+  console.error(
+    "usage: node scripts/test-hosts.mjs check | up [--hosts=3] [--slots=1] [--dir=DIR] | down",
+  );
   process.exitCode = 2;
 }

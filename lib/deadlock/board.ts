@@ -10,16 +10,20 @@ import type { SlotWindow } from "../toolkit/slots.js";
  * - `seq`: even when the region is whole, odd while its owner rewrites it (a seqlock:
  *   a reader that sees it odd, or changed between its first and last read, drops it);
  * - `beat`: the owner's rounds so far (it re-checked its state and found it unchanged);
- * - `length` of the entry in bytes, then the bytes, 6 a slot.
+ * - `length` of the entry in bytes;
+ * - `fence`: the last singleWrite() the owner called that waited past the roll-call delay
+ *   (lib/deadlock/roll-call.ts), written only then: who has called which, on demand;
+ * - then the entry's bytes, 6 a slot.
  *
  * The owner's operations run one after the other (a fetch-and-add may be done on the JS
  * thread while an earlier one still waits on the progress thread: they are not ordered).
  */
 export const regionSlots = 160;
-const header = 3;
+const header = 4;
 const seqSlot = 0;
 const beatSlot = 1;
 const lengthSlot = 2;
+const fenceSlot = 3;
 const bytesPerSlot = 6;
 const bitsPerSlot = 48;
 /** The longest entry a region holds. */
@@ -115,6 +119,21 @@ export class Board {
   /** One more round of the owner: its entry is still what it says. */
   beat(): Promise<void> {
     return this.#enqueue(() => this.#set(beatSlot, this.#mine[beatSlot]! + 1));
+  }
+
+  /** This rank has called singleWrite() number `n` (monotonic: never lowered). */
+  arrive(n: number): Promise<void> {
+    return this.#enqueue(() =>
+      n > this.#mine[fenceSlot]! ? this.#set(fenceSlot, n) : Promise.resolve(),
+    );
+  }
+
+  /** The last singleWrite() number each rank announced with {@link arrive}, by rank. */
+  arrivals(): Promise<number[]> {
+    const of = (rank: number) => bitmapSlots(this.size) + rank * regionSlots + fenceSlot;
+    return Promise.all(
+      Array.from({ length: this.size }, (_, rank) => this.slots.fetchAdd(of(rank), 0)),
+    );
   }
 
   /** Takes this rank off the board. */

@@ -1,5 +1,6 @@
 import { DeadlockError } from "../errors/errors.js";
 import type { Holder } from "../lock/holder.js";
+import type { RollCall } from "../observe/lock-events.js";
 import type { CollectiveMark, WaitRegistry } from "../observe/wait-registry.js";
 import type { WindowBackend } from "../runtime/window-backend.js";
 import { Board, boardSlots } from "./board.js";
@@ -24,6 +25,13 @@ export type DeadlockHookup = (
   registry: WaitRegistry,
   cancel: (holder: Holder, error: unknown) => boolean,
 ) => (() => Promise<void>) | undefined;
+
+/**
+ * How long a singleWrite() waits before its rank announces it on the board (the roll
+ * call): one that completes sooner costs nothing more; a rank told which ranks have not
+ * called it reads the board this long after the moment it names.
+ */
+export const rollDelayMs = 200;
 
 /** Every detector of the process: a rank is stalled only if none of them has a wait. */
 const detectors = new Set<DeadlockDetector>();
@@ -88,9 +96,27 @@ export class DeadlockDetector {
     return new DeadlockDetector(new Board(slots, backend.rank, backend.size), backend, timeout);
   }
 
+  /** Who has called which singleWrite() (the fences' warning and timeout name them). */
+  readonly roll: RollCall = {
+    delay: rollDelayMs,
+    arrive: (n) => {
+      if (!this.#closed) void this.board.arrive(n);
+    },
+    absent: async (n) => {
+      if (this.#closed) return undefined;
+      try {
+        const last = await this.board.arrivals();
+        return last.flatMap((m, rank) => (m >= n || rank === this.rank ? [] : [rank]));
+      } catch {
+        return undefined; // the board is gone (closed meanwhile)
+      }
+    },
+  };
+
   /** What lock `index` of the table joins with (see DeadlockHookup). */
   hookup(index: number): DeadlockHookup {
     return (registry, cancel) => {
+      if (index === 0) registry.roll = this.roll;
       this.attach({ index, registry, cancel });
       return index === 0 ? () => this.close() : undefined;
     };
@@ -107,7 +133,9 @@ export class DeadlockDetector {
     this.#closed = true;
     clearTimeout(this.#timer);
     detectors.delete(this);
-    for (const s of this.#sources) s.registry.onWait = s.registry.watcher = undefined;
+    for (const s of this.#sources) {
+      s.registry.onWait = s.registry.watcher = s.registry.roll = undefined;
+    }
     // A round under way reads the board: let it end before the window goes.
     await this.#ticking;
     await this.board.free();

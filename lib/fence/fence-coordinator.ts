@@ -21,6 +21,39 @@ interface Call {
 
 const quiet: FenceTrack = { granted() {}, released() {}, cancelled() {} };
 
+/** One singleWrite()'s roll call (see RollCall), asked about only once it waits. */
+interface Roll {
+  delay: number;
+  arrive(): void;
+  /** As RollCall.absent, given up after a second (the board must not hold the error up). */
+  absent(): Promise<number[] | undefined>;
+}
+
+/** The roll call of the singleWrite() `track` is for; made only for one that waits. */
+function rollOf(track: FenceTrack): Roll | undefined {
+  const { roll: call, number: n } = track;
+  if (!call || n === undefined) return undefined;
+  return {
+    delay: call.delay,
+    arrive: () => call.arrive(n),
+    absent: () => {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), 1000)));
+      return Promise.race([call.absent(n), late]).finally(() => clearTimeout(timer));
+    },
+  };
+}
+
+/** Who had not called a singleWrite(), in words, for its warning and timeout. */
+function notArrivedText(absent: number[] | undefined): string {
+  if (absent === undefined) {
+    return "not every rank has called it (a rank skipped it, or has not got there yet)";
+  }
+  if (absent.length === 0) return "every rank had called it by then (it was about to start)";
+  const ranks = absent.length === 1 ? `rank ${absent[0]}` : `ranks ${absent.join(", ")}`;
+  return `${ranks} had not called it by then (skipped it, or not got there yet)`;
+}
+
 /** The caller's frame: the one below `ctrl.singleWrite()`, which called `entry`. */
 function callSite(entry: (...args: never[]) => unknown): string {
   const limit = Error.stackTraceLimit;
@@ -99,14 +132,15 @@ export class FenceCoordinator {
       arrived: false,
       giveUp: new AbortController(),
     };
-    const started = this.#run<H>(mine, new Passage(this, level), parent, call);
+    const track = host.track();
+    const started = this.#run<H>(mine, new Passage(this, level), parent, call, track);
     const life = started.then((step) => step.ended);
     this.#inFlight.add(life);
     life.then(
       () => this.#inFlight.delete(life),
       () => this.#inFlight.delete(life),
     );
-    return this.#bounded(started, mine, call);
+    return this.#bounded(started, mine, call, track);
   }
 
   /** The step's collectives, which run to their end whatever the caller does. */
@@ -115,10 +149,10 @@ export class FenceCoordinator {
     passage: Passage,
     parent: Holder | undefined,
     call: Call,
+    track: FenceTrack,
   ): Promise<FenceStep<H>> {
     const host = this.host;
-    const track = host.track();
-    const warning = this.#warnLater(mine, call);
+    const warning = this.#warnLater(mine, call, track);
     await passage.enter();
     let writer: number;
     try {
@@ -130,7 +164,7 @@ export class FenceCoordinator {
       throw error;
     } finally {
       call.arrived = true;
-      if (warning) clearTimeout(warning);
+      warning?.();
     }
 
     const signal = call.giveUp.signal;
@@ -175,25 +209,52 @@ export class FenceCoordinator {
     return step;
   }
 
-  /** Warns when the step still waits for the other ranks after `warnAfter`. */
-  #warnLater(mine: Ballot, call: Call): NodeJS.Timeout | undefined {
-    if (!Number.isFinite(mine.warnAfter)) return undefined;
-    const timer = setTimeout(() => {
+  /**
+   * Warns when the step still waits for the other ranks after `warnAfter`. With a roll
+   * call (deadlock detection on), the step announces itself after `roll.delay` if it
+   * still waits, and the warning comes `roll.delay` after `warnAfter`, naming the ranks
+   * that had not called it by `warnAfter`: each of those would have announced itself by
+   * then. Returns what cancels it (the step started). One timer either way.
+   */
+  #warnLater(mine: Ballot, call: Call, track: FenceTrack): (() => void) | undefined {
+    const warnAfter = mine.warnAfter;
+    if (!track.roll && !Number.isFinite(warnAfter)) return undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const arm = (ms: number, then: () => void) => (timer = setTimeout(then, ms)).unref();
+    const warn = (absent: number[] | undefined) => {
       if (call.arrived) return;
       const where = call.site ? ` (called at ${call.site})` : "";
-      process.emitWarning(
-        `${call.name}${where} on rank ${this.host.rank} has waited ${mine.warnAfter} ms ` +
-          "for the other ranks: not every rank has called it yet (a rank that skipped it, " +
-          "or is still busy before it, shows up here; pass `timeout` to give up)",
-        { type: "MpiLockWarning", code: "MPILOCK_FENCE_WAITING" },
+      const warning = new Error(
+        `${call.name}${where} on rank ${this.host.rank} has waited ${warnAfter} ms for the ` +
+          `other ranks: ${notArrivedText(absent)}; pass \`timeout\` to give up`,
       );
-    }, mine.warnAfter);
-    timer.unref();
-    return timer;
+      process.emitWarning(
+        Object.assign(warning, {
+          name: "MpiLockWarning",
+          code: "MPILOCK_FENCE_WAITING",
+          ...(absent ? { notArrived: absent } : {}),
+        }),
+      );
+    };
+    if (!track.roll) arm(warnAfter, () => warn(undefined));
+    else {
+      arm(track.roll.delay, () => {
+        const roll = rollOf(track);
+        if (call.arrived || !roll) return;
+        roll.arrive();
+        if (Number.isFinite(warnAfter)) arm(warnAfter, () => void roll.absent().then(warn));
+      });
+    }
+    return () => clearTimeout(timer);
   }
 
   /** `started`, unless this rank's timeout or signal comes first. */
-  #bounded<H>(started: Promise<FenceStep<H>>, mine: Ballot, call: Call): Promise<FenceStep<H>> {
+  #bounded<H>(
+    started: Promise<FenceStep<H>>,
+    mine: Ballot,
+    call: Call,
+    track: FenceTrack,
+  ): Promise<FenceStep<H>> {
     const { timeout, signal } = mine;
     if (timeout === undefined && signal === undefined) return started;
     return new Promise((resolve, reject) => {
@@ -210,22 +271,27 @@ export class FenceCoordinator {
       ) => {
         if (settled) return;
         settle();
+        const arrived = call.arrived;
         const where = call.site ? ` (called at ${call.site})` : "";
-        const waiting = call.arrived
-          ? "the writer had not got the write lock"
-          : "not every rank had called it (a rank skipped it, or has not got there yet)";
-        const error = new FenceError(
-          code,
-          `${call.name}${where} on rank ${this.host.rank} ${why}: ${waiting}. A collective ` +
-            "cannot be taken back: it completes in the background if the other ranks come; " +
-            "until then later singleWrite()s and close() of this controller wait for it, " +
-            "and if this process ends first, it ends the job with MPI_Abort",
-          { cause: signal?.aborted ? signal.reason : undefined },
-        );
+        const failure = (absent: number[] | undefined) =>
+          new FenceError(
+            code,
+            `${call.name}${where} on rank ${this.host.rank} ${why}: ` +
+              (arrived ? "the writer had not got the write lock" : notArrivedText(absent)) +
+              ". A collective cannot be taken back: it completes in the background if the " +
+              "other ranks come; until then later singleWrite()s and close() of this " +
+              "controller wait for it, and if this process ends first, it ends the job " +
+              "with MPI_Abort",
+            { cause: signal?.aborted ? signal.reason : undefined, notArrived: absent },
+          );
         // Still waiting for the other ranks: the window may never be freed.
-        if (!call.arrived) this.host.backend.abandon();
+        if (!arrived) this.host.backend.abandon();
+        const error = failure(undefined);
         call.giveUp.abort(error);
-        reject(error);
+        // A timeout names who had not called it by now: read once each would have said so.
+        const roll = arrived || code !== "ERR_MPILOCK_FENCE_TIMEOUT" ? undefined : rollOf(track);
+        if (!roll) reject(error);
+        else setTimeout(() => void roll.absent().then((a) => reject(failure(a))), roll.delay);
       };
       const onAbort = () => quit("ERR_MPILOCK_FENCE_ABORTED", "was aborted before it started");
       started.then(

@@ -95,15 +95,27 @@ export class FenceError extends MpiLockError {
   readonly writer: number;
   /** The writer's error, as it saw it (failures of the writer, and encode errors). */
   readonly writerError?: WriterErrorInfo;
+  /**
+   * `ERR_MPILOCK_FENCE_TIMEOUT` before every rank called the singleWrite(): the ranks
+   * that had not called it by the timeout, when deadlock detection is on (its board
+   * tells); else absent.
+   */
+  readonly notArrived?: number[];
 
   constructor(
     code: FenceErrorCode,
     message: string,
-    options: { writer?: number; writerError?: WriterErrorInfo; cause?: unknown } = {},
+    options: {
+      writer?: number;
+      writerError?: WriterErrorInfo;
+      cause?: unknown;
+      notArrived?: number[] | undefined;
+    } = {},
   ) {
     super(code, message, { cause: options.cause });
     this.writer = options.writer ?? -1;
     this.writerError = options.writerError;
+    if (options.notArrived) this.notArrived = options.notArrived;
     if (options.writerError?.stack && typeof this.stack === "string") {
       this.stack += `\n  writer (rank ${this.writer}) stack: ${options.writerError.stack}`;
     }

@@ -19,15 +19,18 @@ export interface SingleWriteOptions {
   rank?: number;
   /**
    * Milliseconds to wait for the step to start before rejecting with a `FenceError`
-   * `ERR_MPILOCK_FENCE_TIMEOUT` (on the writer: on every rank). Default: no limit.
+   * `ERR_MPILOCK_FENCE_TIMEOUT` (on the writer: on every rank). Default: no limit. When
+   * not every rank had called it, its `notArrived` names the ranks that had not (with
+   * deadlock detection on; the error then comes 200 ms after the timeout).
    */
   timeout?: number;
   /** Aborting it rejects a step that has not started with `ERR_MPILOCK_FENCE_ABORTED`. */
   signal?: AbortSignal;
   /**
    * Milliseconds after which a step still waiting for the other ranks emits a warning
-   * (`MPILOCK_FENCE_WAITING`) that names it and where it was called: a rank that skipped
-   * it shows up here. Default 10 000; `Infinity` for none.
+   * (`MPILOCK_FENCE_WAITING`) that names it, where it was called and (its `notArrived`,
+   * with deadlock detection on, 200 ms later) the ranks that had not called it by then:
+   * a rank that skipped it shows up here. Default 10 000; `Infinity` for none.
    */
   warnAfter?: number;
 }

@@ -12,7 +12,7 @@ import {
   type ObservableIterator,
   toAsyncIterable,
 } from "../observe/async-iterable.js";
-import type { LockEvent } from "../observe/lock-events.js";
+import type { FenceTrack, LockEvent } from "../observe/lock-events.js";
 import type { LockStats } from "../observe/lock-stats.js";
 import type { LockHandle } from "./lock-handle.js";
 import { LockObserver, type LockState } from "../observe/state-observer.js";
@@ -20,7 +20,6 @@ import { RankScheduler } from "./scheduler.js";
 import { ObservingHook } from "./scheduler-hook.js";
 import type { ControllerOptions } from "../config/options.js";
 import { configTable } from "../config/table.js";
-import type { FenceTrack } from "../observe/lock-events.js";
 import { SelfWaitWatch } from "./self-wait.js";
 import { nextTracePath, TraceCollector } from "../observe/trace/trace-collector.js";
 import { WaitRegistry } from "../observe/wait-registry.js";
@@ -29,7 +28,6 @@ import { gatherSnapshots, type JobSnapshot } from "../observe/snapshot.js";
 import { reportOnSignal } from "../observe/signal-report.js";
 import type { DiagnosticsConfig } from "../config/diagnostics.js";
 import type { Observable } from "rxjs";
-
 import type { WindowBackend } from "../runtime/window-backend.js";
 import { Toolkit } from "../toolkit/toolkit.js";
 import { ToolkitMethods } from "../toolkit/toolkit-methods.js";
@@ -90,6 +88,7 @@ export class WindowController extends ToolkitMethods implements AsyncDisposable 
   /** What each task holds and waits for (snapshot(), SIGUSR2, `mpilock why`). */
   readonly #waits: WaitRegistry;
   readonly #stopSignal: () => void;
+  readonly #hook: ObservingHook;
   /** Entries 1.. of the lock table (`sync({ locks })`); entry 0 is this controller. */
   readonly #table: WindowController[];
   readonly #closeDeadlock: (() => Promise<void>) | undefined;
@@ -115,9 +114,9 @@ export class WindowController extends ToolkitMethods implements AsyncDisposable 
     this.master = backend.master;
     this.#observer = new LockObserver(backend, options.stateIntervalMs);
     const { events, stats } = this.#observer;
-    this.observeToolkit(toolkitObserver(events, stats), options.stateIntervalMs);
-    const hook = new ObservingHook(backend.rank, this.#observer.events, this.#observer.stats);
-    this.#waits = new WaitRegistry(hook, backend);
+    this.#hook = new ObservingHook(backend.rank, events, stats);
+    this.#waits = new WaitRegistry(this.#hook, backend, options.leakStacks ?? false);
+    this.observeToolkit(toolkitObserver(events, stats, this.#waits), options.stateIntervalMs);
     this.#scheduler = new RankScheduler(backend, this.#waits);
     this.#selfWait = new SelfWaitWatch(this.#scheduler, () => this.#fencesOpen);
     this.#acquirer = new Acquirer(
@@ -138,15 +137,21 @@ export class WindowController extends ToolkitMethods implements AsyncDisposable 
     this.#stopSignal = options.diagnostics
       ? reportOnSignal(this.#waits, options.diagnostics)
       : () => {};
+    table.forEach((entry, i) => entry.#joinTable(this, i + 1));
+  }
+
+  /** Lock `index` of `table`: it reports to lock 0's events$, stats(), trace, snapshot(). */
+  #joinTable(table: WindowController, index: number): void {
+    this.#hook.joinTable(table.#observer.events, table.#observer.stats, index);
+    this.#waits.join(table.#waits, index);
+    this.#stopSignal(); // undone once: close() calls it again to no effect
   }
 
   /**
-   * Collective: what every rank's tasks hold and wait for on this controller (lock, kind,
-   * since when, where it was asked for) and the collective each rank is in, gathered
-   * with one broadcast per rank and resolved on every rank. Like singleWrite(), every
-   * rank calls it, in the same order relative to this controller's other collectives.
-   * Each rank's entry is taken when that rank calls it. Print it with
-   * {@link formatSnapshot}. Without a collective: `kill -USR2` of a rank, or `mpilock why`.
+   * Collective, like singleWrite(): what every rank's tasks hold and wait for (every lock
+   * of the table, the toolkit's primitives; since when, where asked for) and the
+   * collective each rank is in, taken as each rank calls it, on every rank. Print it with
+   * {@link formatSnapshot}. Without a collective: `kill -USR2` of a rank, `mpilock why`.
    *
    * @example
    * ```ts
@@ -166,8 +171,9 @@ export class WindowController extends ToolkitMethods implements AsyncDisposable 
   }
 
   /**
-   * This rank's lock events (requested, granted, released, cancelled, for read, write and
-   * fence), as they happen. Nothing is recorded while nobody subscribes.
+   * This rank's lock events (requested, granted, released, cancelled, for read, write,
+   * fence and the toolkit), as they happen; reads and writes of every lock of the table,
+   * each naming its lock (`index`). Nothing is recorded while nobody subscribes.
    *
    * @example
    * ```ts
@@ -212,7 +218,8 @@ export class WindowController extends ToolkitMethods implements AsyncDisposable 
   }
 
   /**
-   * Counts and wait-time percentiles per lock kind on this rank, since `sync()`.
+   * Counts and wait-time percentiles per lock kind on this rank, since `sync()`; read and
+   * write count every lock of the table (`sync({ locks })`).
    *
    * @example
    * ```ts

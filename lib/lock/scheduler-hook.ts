@@ -37,15 +37,27 @@ export const silentHook: SchedulerHook = {
 
 /**
  * The controller's hook: counts and wait times into `stats`, and lock events into
- * `events` while anyone listens. Holders the scheduler takes for itself (`internal`)
- * are neither counted nor announced.
+ * `events` while anyone listens, each naming the lock of the table it is about (`index`,
+ * 0: the controller's own). Holders the scheduler takes for itself (`internal`) are
+ * neither counted nor announced.
  */
 export class ObservingHook implements SchedulerHook {
   constructor(
     private readonly rank: number,
-    private readonly events: EventHub,
-    private readonly stats: StatsRecorder,
+    private events: EventHub,
+    private stats: StatsRecorder,
+    private index = 0,
   ) {}
+
+  /**
+   * Lock `index` of a table reports into its table's controller (lock 0's events and
+   * statistics): one events$, stats() and trace for the whole table.
+   */
+  joinTable(events: EventHub, stats: StatsRecorder, index: number): void {
+    this.events = events;
+    this.stats = stats;
+    this.index = index;
+  }
 
   requested(holder: Holder, depth: number): void {
     holder.requestedAt = performance.now();
@@ -87,6 +99,8 @@ export class ObservingHook implements SchedulerHook {
   }
 
   private emit(type: LockEvent["type"], holder: Holder): void {
-    this.events.emit(lockEvent(type, holder.kind, this.rank, holder.eventId, holder));
+    const event = lockEvent(type, holder.kind, this.rank, holder.eventId, holder);
+    event.index = this.index;
+    this.events.emit(event);
   }
 }

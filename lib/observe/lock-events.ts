@@ -61,8 +61,10 @@ export interface LockEvent {
   /** Granted at once because an enclosing holder covered it. */
   nested: boolean;
   /**
-   * Toolkit kinds only: which of the controller's primitives of that kind (in the order
-   * they were made, from 0), or the section's or barrier's number.
+   * Which primitive of that kind: for read and write, the lock of the table
+   * (`ctrl.lock(index)`; 0 for `ctrl.read()` and `ctrl.write()`); for toolkit kinds, which
+   * of the controller's primitives of that kind (in the order they were made, from 0),
+   * or the section's or barrier's number. Absent for fences.
    */
   index?: number;
 }
@@ -125,4 +127,21 @@ export interface FenceTrack {
   granted(): void;
   released(): void;
   cancelled(): void;
+  /** Who has called which singleWrite(), when deadlock detection is on; this one's `number`. */
+  roll?: RollCall;
+  number?: number;
+}
+
+/**
+ * Who has called which singleWrite() of a controller, asked only about one that waits:
+ * a rank whose singleWrite() still waits `delay` ms after its call announces its number
+ * (one write on the deadlock detector's board), and a rank that waits reads every
+ * rank's last number (lib/deadlock/detector.ts).
+ */
+export interface RollCall {
+  readonly delay: number;
+  /** This rank has called singleWrite() `n` and still waits in it. */
+  arrive(n: number): void;
+  /** The ranks that have not announced `n`, read now; undefined when it cannot tell. */
+  absent(n: number): Promise<number[] | undefined>;
 }

@@ -48,6 +48,11 @@ function stateText(t: TaskEntry): string {
   return t.inside === undefined ? `${t.state}${nested}` : `${t.state} (in #${t.inside}${nested})`;
 }
 
+/** `write`, or a toolkit primitive: `semaphore 1` (the second semaphore made). */
+function what(t: TaskEntry): string {
+  return t.index === undefined ? t.kind : `${t.kind} ${t.index}`;
+}
+
 function table(rows: string[][]): string[] {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? "").length)));
   return rows.map((r) =>
@@ -63,7 +68,7 @@ function summary(ranks: readonly RankSnapshot[]): string[] {
   const locks = new Map<string, { held: string[]; waiting: string[] }>();
   for (const r of ranks) {
     for (const t of r.tasks) {
-      const name = lockName(t.lock);
+      const name = t.index === undefined ? lockName(t.lock) : `${what(t)} of ${lockName(t.lock)}`;
       const entry = locks.get(name) ?? { held: [], waiting: [] };
       locks.set(name, entry);
       const list = t.state === "waiting" ? entry.waiting : entry.held;
@@ -106,7 +111,7 @@ export function formatSnapshot(snapshot: JobSnapshot | readonly RankSnapshot[]):
         String(r.pid),
         `#${t.id}`,
         lockName(t.lock),
-        t.kind,
+        what(t),
         stateText(t),
         duration(t.sinceMs),
         t.site[0] ?? "-",

@@ -1,9 +1,12 @@
 import { hostname } from "node:os";
-import { fileURLToPath } from "node:url";
 
-import type { FenceTrack } from "./lock-events.js";
+import { captureSite, userFrames } from "./call-site.js";
+import { ToolkitWaits } from "./toolkit-waits.js";
+
+import type { FenceTrack, RollCall } from "./lock-events.js";
 import type { Holder, LockKind } from "../lock/holder.js";
 import type { SchedulerHook } from "../lock/scheduler-hook.js";
+import type { ToolkitKind } from "../toolkit/track.js";
 
 /**
  * Which lock an entry is about: the controller's window (numbered per process in the
@@ -37,11 +40,19 @@ export function lockName(id: LockId): string {
 export interface TaskEntry {
   /** Numbers the entries of one rank's snapshot, from 1 (not stable between snapshots). */
   id: number;
-  /** Which lock. */
+  /** Which lock (for a toolkit wait: the controller whose primitive it is). */
   lock: LockId;
-  /** read or write. */
-  kind: LockKind;
-  /** suspended: a held read given up for an upgrade or a fence below it. */
+  /**
+   * read or write; or a toolkit wait or hold: a barrier, a counter's `next()`, a
+   * rank-ordered section's turn, a semaphore's permit, a condition's lock or `wait()`.
+   */
+  kind: LockKind | ToolkitKind;
+  /** Toolkit kinds: which primitive of that kind (as LockEvent.index). */
+  index?: number;
+  /**
+   * suspended: a held read given up for an upgrade or a fence below it, or a condition's
+   * lock given up by its `wait()`.
+   */
   state: "held" | "waiting" | "suspended";
   /** Milliseconds since it was asked for (waiting) or granted (held, suspended). */
   sinceMs: number;
@@ -115,45 +126,10 @@ export interface DeadlockView {
   siteOf(holder: Holder): string[];
 }
 
+export { userFrames } from "./call-site.js";
+
 let nextWindow = 0;
 const minCompact = 64;
-
-/** Frames with these in them are the library's own (or Node's), not the caller's. */
-const libraryRoot = (() => {
-  const here = fileURLToPath(import.meta.url);
-  // From source (specs): lib/observe/wait-registry.ts; bundled: dist/index.js itself.
-  const suffix = "/observe/wait-registry.ts";
-  return here.endsWith(suffix) ? here.slice(0, -suffix.length + 1) : here;
-})();
-const siteFrames = 6;
-
-/** The caller's frames of a stack, library and Node internals left out. */
-export function userFrames(stack: string | undefined): string[] {
-  if (!stack) return [];
-  const frames: string[] = [];
-  for (const line of stack.split("\n").slice(1)) {
-    const frame = line.trim().replace(/^at /, "");
-    if (frame.includes(libraryRoot) || /\bnode:|<anonymous>|^new Promise/.test(frame)) continue;
-    frames.push(frame.replace(/file:\/\//, ""));
-    if (frames.length >= siteFrames) break;
-  }
-  return frames;
-}
-
-/**
- * The stack here, deeper than the default limit of 10 (the library's frames come first),
- * captured but not formatted: V8 formats `stack` when it is first read, and formatting
- * costs tens of microseconds, as much as a whole handover of a contended lock. Read with
- * {@link siteFrames}.
- */
-function captureSite(): { stack?: string } {
-  const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 40;
-  const carrier: { stack?: string } = {};
-  Error.captureStackTrace(carrier);
-  Error.stackTraceLimit = limit;
-  return carrier;
-}
 
 /**
  * A request that waited at least this long keeps its site once granted (formatted then);
@@ -184,16 +160,41 @@ export class WaitRegistry implements SchedulerHook {
   readonly #collectives: CollectiveMark[] = [];
   /** singleWrite() calls so far (the deadlock detector compares them across ranks). */
   #singleWrites = 0;
-  readonly window = nextWindow++;
+  /** The controller's number; the locks of a table share lock 0's (see {@link join}). */
+  window = nextWindow++;
+  /** Lock `index` of its table (undefined: a controller's own lock). */
+  #index: number | undefined = undefined;
+  /** The other locks of this controller's table, whose tasks its snapshot lists. */
+  readonly #entries: WaitRegistry[] = [];
+  /** The toolkit's waits and holds under way (the toolkit observer reports them). */
+  readonly toolkit: ToolkitWaits;
   /** Set by the deadlock detector while it watches this rank: told of every change. */
   watcher: (() => void) | undefined = undefined;
+  /** Set by the deadlock detector for lock 0: who has called which singleWrite(). */
+  roll: RollCall | undefined = undefined;
   /** Set by the deadlock detector: told when a request starts to wait. */
   onWait: (() => void) | undefined = undefined;
 
   constructor(
     private readonly inner: SchedulerHook,
     private readonly where: { rank: number; size: number; master: number },
-  ) {}
+    /** Capture the site of every toolkit wait, not only of those that wait for others. */
+    allSites = false,
+  ) {
+    this.toolkit = new ToolkitWaits(allSites);
+  }
+
+  /**
+   * This registry is lock `index` of the table whose lock 0 is `table`: it takes lock 0's
+   * window number (the first entry's, so that numbers stay small) and lock 0's snapshot
+   * lists its tasks.
+   */
+  join(table: WaitRegistry, index: number): void {
+    if (table.#entries.length === 0 && this.window < table.window) table.window = this.window;
+    table.#entries.push(this);
+    this.window = table.window;
+    this.#index = index;
+  }
 
   requested(holder: Holder, depth: number): void {
     this.inner.requested(holder, depth);
@@ -290,6 +291,8 @@ export class WaitRegistry implements SchedulerHook {
   fence(track: FenceTrack, parent?: Holder): FenceTrack {
     const mark = this.enter("singleWrite", "agreeing on the writer, taking the lock", parent);
     return {
+      roll: this.roll,
+      number: this.#singleWrites,
       granted: () => {
         mark("inside (the writer works, then every rank meets)");
         track.granted();
@@ -309,6 +312,7 @@ export class WaitRegistry implements SchedulerHook {
   clear(): void {
     this.#held = [];
     this.#waiting.clear();
+    this.toolkit.clear();
   }
 
   /** What the deadlock detector looks at: live lists, not copies (lib/deadlock/). */
@@ -323,15 +327,29 @@ export class WaitRegistry implements SchedulerHook {
     };
   }
 
-  /** What this rank holds and waits for now. */
+  /** Held, then waiting holders of this lock, with the LockId they are listed under. */
+  #listed(): { holder: Holder; lock: LockId }[] {
+    this.#compact();
+    const lock: LockId =
+      this.#index === undefined
+        ? { window: this.window }
+        : { window: this.window, index: this.#index };
+    return [...this.#held, ...this.#waiting].map((holder) => ({ holder, lock }));
+  }
+
+  /** What this rank holds and waits for now (every lock of the table, and the toolkit's). */
   snapshot(): RankSnapshot {
     const now = performance.now();
     const ids = new Map<Holder, number>();
-    this.#compact();
-    const holders = [...this.#held, ...this.#waiting];
-    holders.forEach((h, i) => ids.set(h, i + 1));
-    const lock: LockId = { window: this.window };
-    const tasks = holders.map((h): TaskEntry => {
+    const all = [this, ...this.#entries].flatMap((r) => r.#listed().map((l) => ({ ...l, r })));
+    // Across the locks of a table too: held in grant order, then waiting in request order.
+    const held = all.filter((l) => l.holder.state !== "waiting");
+    const waiting = all.filter((l) => l.holder.state === "waiting");
+    held.sort((a, b) => a.holder.grantedAt - b.holder.grantedAt);
+    waiting.sort((a, b) => a.holder.requestedAt - b.holder.requestedAt);
+    const listed = [...held, ...waiting];
+    listed.forEach(({ holder }, i) => ids.set(holder, i + 1));
+    const tasks = listed.map(({ holder: h, lock, r }): TaskEntry => {
       const state = h.state === "waiting" ? "waiting" : h.suspendCount > 0 ? "suspended" : "held";
       let inside: number | undefined;
       for (let p = h.parent; p && inside === undefined; p = p.parent) inside = ids.get(p);
@@ -342,11 +360,23 @@ export class WaitRegistry implements SchedulerHook {
         state,
         sinceMs: Math.max(0, now - (state === "waiting" ? h.requestedAt : h.grantedAt)),
         nested: h.nested,
-        site: this.#site(h) ?? userFrames(h.origin),
+        site: r.#site(h) ?? userFrames(h.origin),
       };
       if (inside !== undefined) entry.inside = inside;
       return entry;
     });
+    for (const w of this.toolkit.list()) {
+      tasks.push({
+        id: tasks.length + 1,
+        lock: { window: this.window },
+        kind: w.kind,
+        index: w.index,
+        state: w.state,
+        sinceMs: Math.max(0, now - (w.state === "waiting" ? w.requestedAt : w.grantedAt)),
+        nested: false,
+        site: Array.isArray(w.site) ? w.site : [],
+      });
+    }
     const top = this.#collectives.at(-1);
     const snap: RankSnapshot = {
       rank: this.where.rank,

@@ -144,7 +144,7 @@ export class Counter implements AsyncIterable<number> {
       const problem = notInteger("n", n, -limit, limit);
       if (problem) throw new InvalidArgumentError(problem);
       const wait = new Wait(options);
-      const track = this.#context.observer.track("counter", this.index);
+      const track = this.#context.observer.track("counter", this.index, false);
       const old = this.#slots.fetchAdd(0, n);
       if (typeof old === "number") {
         wait.finish();

@@ -165,9 +165,16 @@ export class Semaphore {
     this.#check();
     const wait = new Wait(options);
     let track: ToolkitTrack | undefined;
+    // The caller's frames, before any await (if this semaphore's waits record them).
+    const site = this.#context.observer.site("semaphore", this.index);
     // Requested once it has its place in the queue (or when it gives up before that).
-    const place = () => (track ??= this.#context.observer.track("semaphore", this.index));
     const stage = { queued: false };
+    const place = () => {
+      if (track) return track;
+      track = this.#context.observer.track("semaphore", this.index, false, site);
+      if (stage.queued) track.contended(); // it waits behind another: sites from now on
+      return track;
+    };
     const got = this.#track(this.#queue(wait, place, stage));
     try {
       if (!(await wait.race(got))) throw new FreedError("semaphore");
@@ -251,7 +258,7 @@ export class Semaphore {
    */
   async tryAcquire(): Promise<Permit | null> {
     this.#check();
-    const track = this.#context.observer.track("semaphore", this.index);
+    const track = this.#context.observer.track("semaphore", this.index, false);
     if (await this.#track(this.#take())) {
       track.granted();
       return this.#permit(track);

@@ -23,6 +23,8 @@ export interface ToolkitTrack {
   suspended(): void;
   /** ...and held again. */
   resumed(): void;
+  /** It queued behind another wait of its primitive (the snapshot records sites then). */
+  contended(): void;
 }
 
 /**
@@ -31,9 +33,20 @@ export interface ToolkitTrack {
  * (in the order they were made, from 0; a section's or a barrier's number).
  */
 export interface ToolkitObserver {
-  /** A wait starts (requested). */
-  track(kind: ToolkitKind, index: number): ToolkitTrack;
+  /**
+   * A wait starts (requested). `waits` false: it cannot wait for another rank or task (a
+   * counter's next(), a try), so no call site is captured for it (a few microseconds).
+   */
+  track(kind: ToolkitKind, index: number, waits?: boolean, site?: CallSite): ToolkitTrack;
+  /**
+   * The caller's site now, for a wait tracked later (after an await its frames are gone),
+   * or undefined when this primitive's waits record none (see observe/toolkit-waits.ts).
+   */
+  site(kind: ToolkitKind, index: number): CallSite;
 }
+
+/** A call site captured by {@link ToolkitObserver.site} (opaque to the toolkit). */
+export type CallSite = object | undefined;
 
 const nothing = (): void => undefined;
 const silentTrack: ToolkitTrack = {
@@ -42,10 +55,14 @@ const silentTrack: ToolkitTrack = {
   cancelled: nothing,
   suspended: nothing,
   resumed: nothing,
+  contended: nothing,
 };
 
 /** Records nothing (before the controller wires its observer in). */
-export const silentObserver: ToolkitObserver = { track: () => silentTrack };
+export const silentObserver: ToolkitObserver = {
+  track: () => silentTrack,
+  site: () => undefined,
+};
 
 /** What the toolkit's primitives are made with besides their window. */
 export interface ToolkitContext {

@@ -1,6 +1,7 @@
 // The deadlock detector's pieces without MPI: the wait-for graph (lib/deadlock/cycle.ts)
 // finds only the cycles its entries prove and picks one victim per cycle, the highest
-// rank's lock request; the board (board.ts) round-trips entries through 64-bit slots.
+// rank's lock request; the board (board.ts) round-trips entries through 64-bit slots
+// and keeps each rank's last singleWrite() announced (the roll call of lib/fence/).
 import { describe, expect, it } from "vitest";
 
 import { Board, boardSlots } from "../../lib/deadlock/board.js";
@@ -159,5 +160,23 @@ describe("the wait board", () => {
     const back = decodeEntry(encodeEntry(big))!;
     expect(back.waits.map((w) => w.id)).toEqual([1]);
     for (const h of back.holds) expect(big.holds.some((b) => b.lock === h.lock)).toBe(true);
+  });
+
+  it("keeps each rank's last singleWrite() announced (the roll call), apart from its entry", async () => {
+    const size = 3;
+    const slots = new LocalSlots(boardSlots(size));
+    const [zero, one, two] = [0, 1, 2].map((rank) => new Board(slots, rank, size));
+    expect(await zero!.arrivals()).toEqual([0, 0, 0]);
+    await one!.arrive(2);
+    await two!.arrive(1);
+    await two!.arrive(3);
+    await one!.arrive(1); // never lowered: a later call announced already
+    expect(await zero!.arrivals()).toEqual([0, 2, 3]);
+    // Publishing and clearing an entry leave the announcements alone, and the other way round.
+    await one!.publish(encodeEntry({ stalled: false, entered: 2, waits: [wait(1, 0)], holds: [] }));
+    await one!.clear();
+    await zero!.arrive(4);
+    expect(await two!.arrivals()).toEqual([4, 2, 3]);
+    expect(await two!.listed()).toEqual([]);
   });
 });

@@ -22,7 +22,7 @@ export interface TraceSpan {
   end: number;
   /** How many holders enclosed it (0: none). */
   depth: number;
-  /** Toolkit kinds: which primitive of that kind (LockEvent.index). */
+  /** Which lock of the table, or which toolkit primitive of that kind (LockEvent.index). */
   index?: number;
 }
 
@@ -49,7 +49,10 @@ export interface ChromeTraceEvent {
   pid: number;
   /** The rank (one track per rank). */
   tid: number;
-  /** `depth` (and a toolkit primitive's `index`) of the span, or the metadata's value. */
+  /**
+   * `depth` and `index` (the lock of the table, or the toolkit primitive) of the span,
+   * or the metadata's value.
+   */
   args?: Record<string, unknown>;
 }
 
@@ -242,8 +245,13 @@ export function timelineSvg(
     const h = isWait ? 6 : rowHeight - 8;
     const yy = isWait ? y + rowHeight - 10 : y + 2;
     const fill = colors[key] ?? toolkitColors[key] ?? "#888";
+    const index = typeof e.args?.index === "number" ? e.args.index : undefined;
+    // Which lock of the table (a read or write) or which primitive, in the data and the tooltip.
+    const which = index === undefined ? "" : /^(read|write) /.test(e.name) ? "lock" : "index";
+    const label = which ? `${e.name} (${which} ${index})` : e.name;
+    const data = which ? ` data-${which}="${index}"` : "";
     out.push(
-      `<rect class="span" data-rank="${e.tid}" data-name="${escape(e.name)}" x="${x0.toFixed(2)}" y="${yy}" width="${w.toFixed(2)}" height="${h}" fill="${fill}"><title>${escape(e.name)}: ${((e.dur ?? 0) / 1000).toFixed(3)} ms</title></rect>`,
+      `<rect class="span" data-rank="${e.tid}" data-name="${escape(e.name)}"${data} x="${x0.toFixed(2)}" y="${yy}" width="${w.toFixed(2)}" height="${h}" fill="${fill}"><title>${escape(label)}: ${((e.dur ?? 0) / 1000).toFixed(3)} ms</title></rect>`,
     );
   }
   // Time axis with about eight ticks at round numbers of milliseconds.

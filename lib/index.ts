@@ -21,6 +21,7 @@ export {
 export type { Sampled } from "./toolkit/sample.js";
 export { Condition, ConditionLock } from "./toolkit/condition.js";
 export type { WaitOptions } from "./toolkit/wait.js";
+export type { ToolkitKind } from "./toolkit/track.js";
 export { FreedError, NotHeldError, SemaphoreOverflowError } from "./toolkit/toolkit-errors.js";
 export {
   FenceError,

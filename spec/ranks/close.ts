@@ -1,6 +1,6 @@
 // close() while this rank holds and waits (--mode=busy): rank 0 holds the write lock in
 // one task while two more tasks wait for write and read, the other ranks wait for write;
-// then every rank closes. Waiters reject with ERR_MPILOCK_CLOSED, the held handle counts
+// then every rank closes, rank 0 last. Waiters reject with ERR_MPILOCK_CLOSED, the held handle counts
 // as released, and a second controller works. --mode=partial: rank 1 never calls close();
 // rank 0's close() (closeTimeout --limit ms) rejects, and at exit the job is aborted.
 import { sync } from "../../dist/index.js";
@@ -40,8 +40,13 @@ async function busy(dir: string) {
   if (rank === 0) await fileBarrier(dir, "held", rank, size);
   await sleep(100); // the requests reach the lock's counters
   await fileBarrier(dir, "asked", rank, size);
+  // The other ranks' close() rejects their waits at once (before it returns its promise);
+  // rank 0 closes, releasing its hold, only after that. Else a rank that reaches close()
+  // a moment after rank 0 released has been granted the lock meanwhile, as it should be.
   const started = now();
-  await ctrl.close();
+  const closing = rank === 0 ? undefined : ctrl.close();
+  await fileBarrier(dir, "closing", rank, size);
+  await (closing ?? ctrl.close());
   const closeMs = now() - started;
   const outcomes: Record<string, unknown> = {};
   for (const [name, p] of Object.entries(waits)) outcomes[name] = await p;

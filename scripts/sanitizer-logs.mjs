@@ -6,7 +6,8 @@
 // into them are theirs; Open MPI's allocations in MPI_Init/MPI_Finalize are suppressed by
 // name (scripts/lsan.supp, scripts/valgrind.supp). Used by scripts/test-asan.mjs and
 // scripts/test-valgrind.mjs.
-import { readdirSync, readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
 const frameLine = /^\s*(#\d+|at|by) 0x/;
@@ -16,10 +17,39 @@ const mpiLibrary =
   /libmpi\.so|libopen-(pal|rte)|libpmix|libevent|libhwloc|mca_\w+\.so|\/openmpi\/|<unknown module>|: \?\?\?$/;
 const addonFrame = /mpilock\.node|mpilock::|\baddon\/[\w.]+\.(cc|h):|node-addon-api|napi-inl\.h/;
 
+/** Bytes a shared object maps (its LOAD segments' end), by path; 0 when unknown. */
+const mappedBytes = new Map();
+function mapped(path) {
+  if (!mappedBytes.has(path)) {
+    let end = 0;
+    const r = existsSync(path) ? spawnSync("readelf", ["-lW", path], { encoding: "utf8" }) : null;
+    for (const m of (r?.stdout ?? "").matchAll(
+      /^\s*LOAD\s+\S+\s+(0x[0-9a-f]+)\s+\S+\s+\S+\s+(0x[0-9a-f]+)/gm,
+    )) {
+      end = Math.max(end, Number(m[1]) + Number(m[2]));
+    }
+    mappedBytes.set(path, end);
+  }
+  return mappedBytes.get(path);
+}
+
+/**
+ * A frame "(…/mpilock.node+0xOFFSET)" past the end of what the addon maps is not its code:
+ * LeakSanitizer names the last module it knew below the address, and MPI's plugins,
+ * loaded later with dlopen, land there without symbols (as "<unknown module>" elsewhere).
+ */
+function pastModule(line) {
+  const m = /\(([^()\s]+\.node)\+(0x[0-9a-f]+)\)/.exec(line);
+  if (!m) return false;
+  const end = mapped(m[1]);
+  return end > 0 && Number(m[2]) >= end;
+}
+
 /** Whether the first frame past the allocator and MPI's libraries is the addon's. */
 export function ownedByAddon(report) {
   for (const line of report.split("\n")) {
     if (!frameLine.test(line) || allocator.test(line) || mpiLibrary.test(line)) continue;
+    if (pastModule(line)) continue;
     return addonFrame.test(line);
   }
   return false;

@@ -75,7 +75,7 @@ const vitest = spawnSync(
   { cwd: root, env, stdio: "inherit" },
 );
 const clean = judge("test:asan", readSanitizerLogs(logs));
-rmSync(logs, { recursive: true, force: true });
+if (!process.env.MPILOCK_KEEP_SANITIZER_LOGS) rmSync(logs, { recursive: true, force: true });
 const secs = ((performance.now() - started) / 1000).toFixed(0);
 const ok = vitest.status === 0 && clean;
 console.log(

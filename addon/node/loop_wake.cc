@@ -22,8 +22,11 @@ struct Watcher {
   std::unique_ptr<Napi::AsyncContext> context;
 };
 
-std::map<WakeChannel*, Watcher*> byChannel;
-std::map<int32_t, WakeChannel*> byWindow;
+// Never destroyed: a process that exits with a window still watched (process.exit(), an
+// uncaught error) keeps its watchers reachable to the end instead of freeing the maps
+// under them at static destruction.
+std::map<WakeChannel*, Watcher*>& byChannel = *new std::map<WakeChannel*, Watcher*>;
+std::map<int32_t, WakeChannel*>& byWindow = *new std::map<int32_t, WakeChannel*>;
 
 void onReadable(uv_poll_t* handle, int status, int) {
   auto* w = static_cast<Watcher*>(handle->data);

@@ -121,6 +121,10 @@ describe.each([2, 4])("who waits for what at %i ranks", (np) => {
     // `mpilock why` beside the job: every rank answers but the one stuck in synchronous JS.
     const json = await why(runtimeDir, "--pid", String(pids[0]), "--json", "--timeout", "4000");
     const text = await why(runtimeDir, "--timeout", "4000");
+    // `why` signals every rank too, and the program acknowledges any SIGUSR2: the ranks
+    // that answered it have acknowledged already. Only the acknowledgements of the signals
+    // below may let the job go on (else a rank read "go" before its dump was written).
+    for (const rank of [0, 1]) rmSync(join(dir, `usr2.${rank}`), { force: true });
     writeFileSync(join(dir, "unstuck"), "");
     // SIGUSR2 of a rank: its state on its stderr.
     process.kill(pids[1]!, "SIGUSR2");

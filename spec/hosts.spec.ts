@@ -5,14 +5,11 @@
 // The lock and fence properties must hold across them. The hosts share the file system
 // and the monotonic clock, so counter files and hold intervals work as on one host.
 // Needs Linux, root and `ip netns`; skipped with the reason elsewhere.
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
-import { mpirun, root } from "./helpers/mpirun.js";
 import {
   commonPart,
   heldIntervals,
@@ -20,124 +17,82 @@ import {
   useTempDir,
   writeOverlaps,
 } from "./helpers/properties.js";
+import { hostsSkipReason, mpirunOnHosts, useTestHosts } from "./helpers/test-hosts.js";
 
-const script = join(root, "scripts", "test-hosts.mjs");
-const hostsCli = (...args: string[]) =>
-  spawnSync(process.execPath, [script, ...args, `--owner=${process.pid}`], { encoding: "utf8" });
-
-const check = hostsCli("check");
-const skipReason = check.status === 0 ? null : (check.stdout + check.stderr).trim();
-if (skipReason) console.warn(`spec/hosts.spec.ts skipped: ${skipReason}`);
+if (hostsSkipReason) console.warn(`spec/hosts.spec.ts skipped: ${hostsSkipReason}`);
 
 const np = 3;
 const tempDir = useTempDir();
 
-interface Hosts {
-  hosts: { ns: string; address: string }[];
-  dir: string;
-  launched: string;
-}
+describe.skipIf(hostsSkipReason !== null)(
+  `${np} ranks on ${np} test hosts, TCP between them`,
+  () => {
+    const testHosts = useTestHosts(np, 1);
+    const run = (program: string, args: string[] = []) =>
+      mpirunOnHosts(testHosts(), program, { np, args, timeoutMs: JOB_TIMEOUT_MS });
 
-describe.skipIf(skipReason !== null)(`${np} ranks on ${np} test hosts, TCP between them`, () => {
-  let hosts: Hosts;
-  /** Daemons started on the other hosts (the agent logs each launch). */
-  const launches = () =>
-    existsSync(hosts.launched)
-      ? readFileSync(hosts.launched, "utf8").split("\n").filter(Boolean)
-      : [];
-  const run = async (program: string, args: string[] = []) => {
-    // Without it the job would silently run on this host alone.
-    if (!existsSync(join(hosts.dir, "bin", "mpirun"))) throw new Error("bin/mpirun is gone");
-    const before = launches().length;
-    const result = await mpirun(program, {
-      np,
-      args,
-      timeoutMs: JOB_TIMEOUT_MS,
-      // mpirun on test host 1: the hosts' wrapper (Open MPI, TCP between the hosts).
-      mpi: "openmpi",
-      launcher: join(hosts.dir, "bin", "mpirun"),
+    it("every rank runs on its own host, and sees only that host's name and address", async () => {
+      const { reports } = await run("where");
+      const addresses = testHosts().hosts.map((h) => h.address);
+      for (const r of reports) {
+        expect(r.size).toBe(np);
+        expect(r.addresses, `rank ${r.rank}`).toEqual([addresses[r.rank]]);
+        expect(r.host, `rank ${r.rank}`).toBe(addresses[r.rank]);
+        expect(r.writers, `rank ${r.rank}`).toEqual([addresses[0]]);
+      }
     });
-    // mpirun runs on host 1 and started a daemon on each other host through the agent.
-    const started = launches().slice(before);
-    expect(new Set(started)).toEqual(new Set(hosts.hosts.slice(1).map((h) => h.address)));
-    expect(started).toHaveLength(np - 1);
-    return result;
-  };
 
-  beforeAll(() => {
-    // Not a tempDir(): those go after each test, these files serve every test.
-    const dir = mkdtempSync(join(tmpdir(), "mpilock-hosts-"));
-    const up = hostsCli("up", `--hosts=${np}`, `--dir=${dir}`);
-    if (up.status !== 0) throw new Error(`test-hosts.mjs up failed:\n${up.stderr}`);
-    hosts = JSON.parse(up.stdout) as Hosts;
-  });
-  afterAll(() => {
-    const down = hostsCli("down");
-    if (hosts) rmSync(hosts.dir, { recursive: true, force: true });
-    if (down.status !== 0) throw new Error(`test-hosts.mjs down failed:\n${down.stderr}`);
-  });
+    it("splitShared() gives each host's ranks: one here", async () => {
+      const { reports } = await run("comm", ["--case=shared"]);
+      for (const r of reports) {
+        expect(r.node, `rank ${r.rank}`).toEqual({ rank: 0, size: 1 });
+        expect(r.group, `rank ${r.rank}`).toEqual({ rank: r.rank >> 1, size: r.rank % 2 ? 1 : 2 });
+        expect(r.groupNode, `rank ${r.rank}`).toEqual({ rank: 0, size: 1 });
+      }
+    });
 
-  it("every rank runs on its own host, and sees only that host's name and address", async () => {
-    const { reports } = await run("where");
-    const addresses = hosts.hosts.map((h) => h.address);
-    for (const r of reports) {
-      expect(r.size).toBe(np);
-      expect(r.addresses, `rank ${r.rank}`).toEqual([addresses[r.rank]]);
-      expect(r.host, `rank ${r.rank}`).toBe(addresses[r.rank]);
-      expect(r.writers, `rank ${r.rank}`).toEqual([addresses[0]]);
-    }
-  });
+    it("no lost update of a shared counter", async () => {
+      const dir = tempDir();
+      const k = 40;
+      await run("counter", [`--dir=${dir}`, `--k=${k}`]);
+      expect(Number(readFileSync(join(dir, "counter"), "utf8"))).toBe(np * k);
+    });
 
-  it("splitShared() gives each host's ranks: one here", async () => {
-    const { reports } = await run("comm", ["--case=shared"]);
-    for (const r of reports) {
-      expect(r.node, `rank ${r.rank}`).toEqual({ rank: 0, size: 1 });
-      expect(r.group, `rank ${r.rank}`).toEqual({ rank: r.rank >> 1, size: r.rank % 2 ? 1 : 2 });
-      expect(r.groupNode, `rank ${r.rank}`).toEqual({ rank: 0, size: 1 });
-    }
-  });
+    it("writers exclude everyone, readers share", async () => {
+      const dir = tempDir();
+      const { reports } = await run("intervals", [`--dir=${dir}`, "--k=30", "--hold=100"]);
+      expect(writeOverlaps(heldIntervals(reports))).toEqual([]);
+      expect(commonPart(reports.map((r) => r.together as [number, number]))).not.toBeNull();
+    });
 
-  it("no lost update of a shared counter", async () => {
-    const dir = tempDir();
-    const k = 40;
-    await run("counter", [`--dir=${dir}`, `--k=${k}`]);
-    expect(Number(readFileSync(join(dir, "counter"), "utf8"))).toBe(np * k);
-  });
-
-  it("writers exclude everyone, readers share", async () => {
-    const dir = tempDir();
-    const { reports } = await run("intervals", [`--dir=${dir}`, "--k=30", "--hold=100"]);
-    expect(writeOverlaps(heldIntervals(reports))).toEqual([]);
-    expect(commonPart(reports.map((r) => r.together as [number, number]))).not.toBeNull();
-  });
-
-  it("singleWrite: one writer, after every rank called; its result everywhere; failures too", async () => {
-    const { reports } = await run("fence", [`--dir=${tempDir()}`, "--cases=guard,failures"]);
-    type Step = {
-      writer: number;
-      called: number;
-      resumed: number;
-      ran: number;
-      got: { by: number; start: number; end: number };
-    };
-    const guards = reports.map(
-      (r) => (r.results as { guard: { steps: Record<string, Step[]> } }).guard,
-    );
-    for (const form of ["guard", "run", "callback", "handle"]) {
-      const steps = guards.map((g) => g.steps[form]![0]!);
-      const writer = steps[0]!.writer;
-      expect(steps.map((s) => s.ran)).toEqual(steps.map((_, rank) => (rank === writer ? 1 : 0)));
-      const got = steps[writer]!.got;
-      for (const s of steps) expect(s.got).toEqual(got);
-      expect(got.start).toBeGreaterThan(Math.max(...steps.map((s) => s.called)));
-      for (const s of steps) expect(s.resumed).toBeGreaterThan(got.end);
-    }
-    for (const r of reports) {
-      const failures = (r.results as { failures: { callback: { error: unknown } } }).failures;
-      expect(failures.callback.error, `rank ${r.rank}`).toMatchObject({
-        code: "ERR_MPILOCK_FENCE_WRITER_FAILED",
-        writer: np - 1,
-      });
-    }
-  });
-});
+    it("singleWrite: one writer, after every rank called; its result everywhere; failures too", async () => {
+      const { reports } = await run("fence", [`--dir=${tempDir()}`, "--cases=guard,failures"]);
+      type Step = {
+        writer: number;
+        called: number;
+        resumed: number;
+        ran: number;
+        got: { by: number; start: number; end: number };
+      };
+      const guards = reports.map(
+        (r) => (r.results as { guard: { steps: Record<string, Step[]> } }).guard,
+      );
+      for (const form of ["guard", "run", "callback", "handle"]) {
+        const steps = guards.map((g) => g.steps[form]![0]!);
+        const writer = steps[0]!.writer;
+        expect(steps.map((s) => s.ran)).toEqual(steps.map((_, rank) => (rank === writer ? 1 : 0)));
+        const got = steps[writer]!.got;
+        for (const s of steps) expect(s.got).toEqual(got);
+        expect(got.start).toBeGreaterThan(Math.max(...steps.map((s) => s.called)));
+        for (const s of steps) expect(s.resumed).toBeGreaterThan(got.end);
+      }
+      for (const r of reports) {
+        const failures = (r.results as { failures: { callback: { error: unknown } } }).failures;
+        expect(failures.callback.error, `rank ${r.rank}`).toMatchObject({
+          code: "ERR_MPILOCK_FENCE_WRITER_FAILED",
+          writer: np - 1,
+        });
+      }
+    });
+  },
+);

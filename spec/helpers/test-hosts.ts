@@ -7,9 +7,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-import { afterAll, beforeAll } from "vitest";
+import { afterAll, beforeAll, expect } from "vitest";
 
-import { root } from "./mpirun.js";
+import { mpirun, type MpirunOptions, type MpirunResult, root } from "./mpirun.js";
 
 const script = join(root, "scripts", "test-hosts.mjs");
 const hostsCli = (...args: string[]) =>
@@ -53,4 +53,23 @@ export function useTestHosts(count: number, slots: number): () => TestHosts {
     if (!hosts) throw new Error("the test hosts are not up");
     return hosts;
   };
+}
+
+/**
+ * `program` on the test hosts, through their mpirun wrapper on host 1 (Open MPI, TCP
+ * between the hosts), asserting that mpirun started a daemon on every other host through
+ * the agent: without that the job would have run on host 1 alone.
+ */
+export async function mpirunOnHosts(
+  hosts: TestHosts,
+  program: string,
+  options: Omit<MpirunOptions, "mpi" | "launcher">,
+): Promise<MpirunResult> {
+  if (!existsSync(hosts.wrapper)) throw new Error(`${hosts.wrapper} is gone`);
+  const before = launchedOn(hosts).length;
+  const result = await mpirun(program, { ...options, mpi: "openmpi", launcher: hosts.wrapper });
+  const started = launchedOn(hosts).slice(before);
+  expect(new Set(started)).toEqual(new Set(hosts.hosts.slice(1).map((h) => h.address)));
+  expect(started).toHaveLength(hosts.hosts.length - 1);
+  return result;
 }

@@ -61,9 +61,9 @@ void CreateWindowOp::planNodeLock(int rank, int size) {
     segment->unlink();  // no rank will use it (the vote below says so)
     return;
   }
-  std::string ignored;  // without the FIFOs, the node lock's waiter threads sleep instead
+  if (!loopWake_) return;
   channel_ = std::make_shared<WakeChannel>(segment->name(), slots, static_cast<uint32_t>(nodeRank));
-  if (!loopWake_ || !channel_->make(ignored)) channel_.reset();
+  if (!channel_->make()) channel_.reset();
 }
 
 bool CreateWindowOp::step() {
@@ -120,8 +120,7 @@ bool CreateWindowOp::step() {
     bool node = agreed_[0] == 1 && agreed_[3] == -agreed_[4];
     if (!node || agreed_[5] != 1) return adoptTable();
     // Every FIFO exists now: open the others', and wake through them only if every rank could.
-    std::string ignored;
-    opened_ = channel_->openPeers(ignored) ? 1 : 0;
+    opened_ = channel_->openPeers() ? 1 : 0;
     error_ = MPI_Iallreduce(&opened_, &allOpened_, 1, MPI_INT64_T, MPI_MIN, comm_, &request_);
     if (error_ != MPI_SUCCESS) return true;
     stage_ = 3;

@@ -64,7 +64,7 @@ class NodeLevel : public std::enable_shared_from_this<NodeLevel> {
             node::Options options, size_t offset = 0, size_t bytes = 0);
   void setReport(Report report) { report_ = std::move(report); }  // before the first request
   void segmentMapped() { segment_->unlink(); }
-  void noReclaim() { lock_.setReclaimEveryMs(0), reclaim_ = false; }
+  void noReclaim() { lock_.setReclaimEveryMs(0); }
   ~NodeLevel();  // withdraws what waits, releases what is held, joins the waiters
 
   Pending begin(LockKind kind, uint32_t seq, bool jsPolls);
@@ -82,7 +82,8 @@ class NodeLevel : public std::enable_shared_from_this<NodeLevel> {
   // The JavaScript thread, once the channel woke it: what the sleeping requests came to.
   CompletionBatch onWake();
   // A dead rank's requests are withdrawn by the living; loop sleepers have no timed futex
-  // wait to do it from, so the JavaScript thread's timer calls this now and then.
+  // wait to do it from, so the JavaScript thread's timer calls this every
+  // node::Options::reclaimEveryMs (node/loop_wake.cc).
   void reclaimTick();
   void releaseEverything();  // withdraw, release, give a cached read back
 
@@ -124,9 +125,7 @@ class NodeLevel : public std::enable_shared_from_this<NodeLevel> {
   std::shared_ptr<WakeChannel> channel_;  // null: waits sleep on waiter threads
   int32_t window_ = -1;
   std::atomic<int> loopSleeping_{0};  // requests in kLoop
-  bool reclaim_ = true;
   bool pollsPay_;  // no more ranks on the node than cores: polling from JavaScript pays
-  std::atomic<int64_t> lastReclaimMs_{0};
 };
 
 }  // namespace mpilock

@@ -1,17 +1,8 @@
 // NodeLevel's loop wake (node_level.h, LOOP WAKE): the requests that sleep in the event loop,
 // and what a wake-up through the channel (lock/wake_channel.h) finds them at.
-#include <chrono>
-
 #include "lock/node_level.h"
 
 namespace mpilock {
-
-namespace {
-int64_t nowMs() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
-}
-}  // namespace
 
 void NodeLevel::useChannel(std::shared_ptr<WakeChannel> channel, int32_t window) {
   channel_ = std::move(channel);
@@ -75,12 +66,8 @@ CompletionBatch NodeLevel::onWake() {
 }
 
 void NodeLevel::reclaimTick() {
-  if (!channel_ || !reclaim_ || !asleepInLoop()) return;
-  int64_t now = nowMs();
-  if (now - lastReclaimMs_.load() < 500) return;
-  lastReclaimMs_.store(now);
-  // What it withdraws wakes the requests it concerns through their FIFOs.
-  lock_.reclaimDead();
+  // The caller's timer sets the pace; what this withdraws wakes the requests it concerns.
+  if (channel_ && lock_.reclaimsDead() && asleepInLoop()) lock_.reclaimDead();
 }
 
 }  // namespace mpilock

@@ -4,18 +4,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
-
 #include "lock/node_level.h"
 
 namespace mpilock {
 
 namespace {
 constexpr char kWakeByte = 1, kNudgeByte = 2;
-std::string systemError(const char* what) {
-  return std::string(what) + ": " + std::strerror(errno);
-}
 }  // namespace
 
 WakeChannel::WakeChannel(std::string segment, uint32_t slots, uint32_t slot)
@@ -28,30 +22,23 @@ std::string WakeChannel::path(uint32_t slot) const {
   return "/dev/shm" + segment_ + "-w" + std::to_string(slot);
 }
 
-bool WakeChannel::make(std::string& error) {
+bool WakeChannel::make() {
   std::string p = path(slot_);
-  if (mkfifo(p.c_str(), 0600) != 0) {
-    error = systemError("mkfifo");
-    return false;
-  }
+  if (mkfifo(p.c_str(), 0600) != 0) return false;
   // O_RDWR: a FIFO opened so never blocks the open, and never reads end-of-file.
   fd_ = open(p.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
   if (fd_ < 0) {
-    error = systemError("open fifo");
     unlink(p.c_str());
     return false;
   }
   return true;
 }
 
-bool WakeChannel::openPeers(std::string& error) {
+bool WakeChannel::openPeers() {
   for (uint32_t i = 0; i < peers_.size(); ++i) {
     if (i == slot_) continue;
     peers_[i] = open(path(i).c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-    if (peers_[i] < 0) {
-      error = systemError("open peer fifo");
-      return false;
-    }
+    if (peers_[i] < 0) return false;
   }
   return true;
 }

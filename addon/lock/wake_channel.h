@@ -19,9 +19,10 @@ class WakeChannel {
   WakeChannel(std::string segment, uint32_t slots, uint32_t slot);
   ~WakeChannel();
   // Set-up, collectively on the node (collectives/window_ops.cc), in this order:
-  bool make(std::string& error);       // this slot's FIFO, opened for reading
-  bool openPeers(std::string& error);  // every other slot's, once all were made
-  void finish(bool everyRankOpened);   // unlinks this slot's; keeps it only if all did
+  // Where one fails, the waits of this table sleep on waiter threads instead (on every rank).
+  bool make();                        // this slot's FIFO, opened for reading
+  bool openPeers();                   // every other slot's, once all were made
+  void finish(bool everyRankOpened);  // unlinks this slot's; keeps it only if all did
   bool ready() const { return ready_; }
   int fd() const { return fd_; }
 

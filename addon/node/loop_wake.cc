@@ -8,7 +8,8 @@ namespace mpilock {
 
 namespace {
 
-constexpr uint64_t kReclaimEveryMs = 500;
+// As a waiter thread's timed futex wait does (node::Options::reclaimEveryMs).
+const uint64_t kReclaimEveryMs = node::Options{}.reclaimEveryMs;
 
 struct Watcher {
   uv_poll_t poll;

@@ -278,6 +278,7 @@ class NodeLock {
   Snapshot snapshot() const;
   const Stats& stats() const { return stats_; }
   void setReclaimEveryMs(uint32_t ms) { opt_.reclaimEveryMs = ms; }  // before any wait
+  bool reclaimsDead() const { return opt_.reclaimEveryMs != 0; }
 
   // Sleeping in the event loop (the runtime's way to take the waiter thread off the
   // handover): `waker(slot)` wakes the process of `slot` (it must be cheap and never block);

@@ -13,7 +13,7 @@ export type LockKind = "read" | "write";
 /**
  * One acquisition by one async context. Holders form a chain through `parent` (the
  * holder that was current in the async context that asked), which is how nesting is
- * recognised: AsyncLocalStorage carries the innermost holder.
+ * recognised: the async context (async-context.ts) carries the innermost holder.
  */
 export class Holder {
   state: "waiting" | "held" | "released" = "waiting";

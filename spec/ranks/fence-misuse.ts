@@ -44,11 +44,15 @@ async function unawaited() {
 }
 
 async function guard(uncaught: boolean) {
+  const out: { rank: number; [key: string]: unknown } = { rank: -1 };
+  // Reported before the library's own 'exit' listener (registered in sync()) waits for the
+  // other ranks: once one rank has exited with code 1, mpirun kills the ranks still in
+  // their exit listeners, and a report written after that wait could be cut off.
+  if (uncaught) process.on("exit", (code) => report({ ...out, exitCode: code, warnings }));
   const ctrl = await sync();
   const { rank, size } = ctrl;
-  const out: { rank: number; [key: string]: unknown } = { rank, size };
+  Object.assign(out, { rank, size });
   if (uncaught) {
-    process.on("exit", (code) => report({ ...out, exitCode: code, warnings }));
     const fence = await ctrl.singleWrite();
     fence.guard();
     fence.share(`from ${rank}`);

@@ -2,7 +2,7 @@
 // (no `await using`: the handle released in a finally, which is what `await using` lowers
 // to). The same loop as bench/ranks/lock.ts (mode cells, TypeScript) and
 // bench/reference/lock.py (the Python reference):
-//   sync(); barrier; --cold operations timed (no warm-up: what a short job pays);
+//   sync(); barrier (ctrl.barrier()); --cold operations timed (no warm-up: what a short job pays);
 //   --warmup more untimed; barrier; --warm operations timed.
 // Reads and writes of the mixes drawn from mulberry32 seeded with --seed + rank.
 //
@@ -36,10 +36,14 @@ async function timed(ctrl, n, isWrite) {
 
 const ctrl = await sync();
 const isWrite = chooser(workload, Number(opts.seed ?? 1) + ctrl.rank);
-await ctrl.singleWrite(() => undefined); // everyone starts together
+// Everyone meets as the reference's ranks do (comm.Barrier()): a barrier, not a lock step. A
+// singleWrite() would take the write lock and a fence, whose first run makes V8 drop the
+// lock path's optimized code: the first ~4,000 operations after it cost 5-15x (see
+// docs/performance.md), which the warm phase would measure instead of the lock.
+await ctrl.barrier();
 const coldUs = await timed(ctrl, cold, isWrite);
 await loop(ctrl, warmup, isWrite);
-await ctrl.singleWrite(() => undefined);
+await ctrl.barrier();
 const warmUs = await timed(ctrl, warm, isWrite);
 report({ rank: ctrl.rank, size: ctrl.size, workload, coldUs, warmUs });
 await ctrl.close();

@@ -1,4 +1,4 @@
-// Cold against warm, as a user sees it: right after sync() (and one singleWrite() so that
+// Cold against warm, as a user sees it: right after sync() (and one ctrl.barrier() so that
 // every rank starts together), the first --cold acquire+release pairs are timed, then
 // --warmup more untimed, then --warm timed again. Plain JavaScript over dist/, in the two
 // forms Node 20 and 22 users write: the handle disposed in a finally
@@ -49,10 +49,10 @@ async function timed(ctrl, n) {
 }
 
 const ctrl = await sync();
-await ctrl.singleWrite(() => undefined);
+await ctrl.barrier();
 const [coldUs, coldCpuUs] = await timed(ctrl, cold);
 await loop(ctrl, warmup);
-await ctrl.singleWrite(() => undefined);
+await ctrl.barrier();
 const [warmUs, warmCpuUs] = await timed(ctrl, warm);
 report({ rank: ctrl.rank, size: ctrl.size, kind, form, coldUs, warmUs, coldCpuUs, warmCpuUs });
 await ctrl.close();

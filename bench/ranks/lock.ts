@@ -20,9 +20,9 @@ import { chooser, flags, report, waitCost } from "../../bench/ranks/report.mjs";
 const opts = flags();
 const mode = opts.mode ?? "cells";
 
-/** Everyone meets: a singleWrite step with nothing to share ends in a barrier. */
+/** Everyone meets, as the reference's comm.Barrier() (not a lock step: see cells.mjs). */
 function barrier(ctrl: WindowController): Promise<void> {
-  return ctrl.singleWrite(() => undefined);
+  return ctrl.barrier();
 }
 
 /** `n` acquire+release pairs, writes drawn from `isWrite`. */

@@ -114,6 +114,11 @@ export class Acquirer implements HandleHost {
     return this.#leaks.watched;
   }
 
+  /** @internal Handles the leak guard keeps until its next flush (released ones: none). */
+  get pendingHandles(): number {
+    return this.#leaks.pendingHandles;
+  }
+
   /**
    * `read(a, b)` / `write(a, b)` asked for where `parent` is current: `a` a function to run
    * under the lock (options `b`), or options alone; resolves with the handle then.

@@ -39,6 +39,8 @@ export class Holder {
   internal = false;
   /** Its handle is registered with the leak guard (unregistered on release). */
   guarded = false;
+  /** Its handle's place in the leak guard's list of handles not yet registered (-1: none). */
+  pendingAt = -1;
   /** Where it was asked for (only with MPILOCK_LEAK_STACKS=1; see leak-guard.ts). */
   origin: string | undefined = undefined;
   /**

@@ -244,6 +244,10 @@ export class WaitRegistry implements SchedulerHook {
 
   released(holder: Holder): void {
     this.inner.released(holder);
+    // The last one granted is usually the first released: drop it now rather than at the
+    // next compaction (a released holder kept here outlives young-generation collections).
+    const held = this.#held;
+    if (held.length > 0 && held[held.length - 1] === holder) held.pop();
     this.watcher?.();
   }
 

@@ -30,6 +30,28 @@ describe("the leak guard", () => {
     expect(acquirer.watchedHandles).toBe(0);
   });
 
+  it("keeps no released handle until its flush, whatever the order of release", async () => {
+    const { acquirer } = rig();
+    const reads = await Promise.all([1, 2, 3].map(() => acquirer.request("read", undefined)));
+    expect(acquirer.pendingHandles).toBe(3);
+    reads[1]!.release(); // from the middle
+    reads[0]!.release();
+    expect(acquirer.pendingHandles).toBe(1);
+    const write = acquirer.request("write", undefined); // waits for the last read
+    expect(acquirer.pendingHandles).toBe(2);
+    reads[2]!.release();
+    (await write).release();
+    expect(acquirer.pendingHandles).toBe(0);
+    for (let i = 0; i < 1000; i++) (await acquirer.request("read", undefined)).release();
+    expect(acquirer.pendingHandles).toBe(0);
+    // A handle still held at the flush is registered, and unregistered at its release.
+    const held = await acquirer.request("write", undefined);
+    await turn();
+    expect([acquirer.pendingHandles, acquirer.watchedHandles]).toEqual([0, 1]);
+    held.release();
+    expect(acquirer.watchedHandles).toBe(0);
+  });
+
   it("unregisters a waiting request dropped (aborted) or declined as a try", async () => {
     const { fake, acquirer } = rig();
     fake.defaultBegin = "wait";

@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 
 #include "runtime/one_sided.h"
+#include "runtime/osc_backing_dir.h"
 #include "runtime/progress_thread.h"
 
 namespace mpilock {
@@ -42,6 +43,7 @@ void ProgressThread::finalize() {
   int finalized = 0;
   MPI_Finalized(&finalized);
   if (weInitialized_ && !finalized) MPI_Finalize();
+  removeOscBackingDirectory(oscBackingDir_);
 }
 
 }  // namespace mpilock

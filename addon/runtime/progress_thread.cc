@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "collectives/window_ops.h"
+#include "runtime/osc_backing_dir.h"
 
 namespace mpilock {
 
@@ -18,6 +19,8 @@ void ProgressThread::start(Deliver deliver, ProgressOptions options) {
   if (thread_.joinable()) return;
   deliver_ = std::move(deliver);
   options_ = options;
+  // Here, on the caller's thread, before any other thread of ours reads the environment.
+  oscBackingDir_ = prepareOscBackingDirectory();
   thread_ = std::thread([this] { run(); });
 }
 

@@ -10,6 +10,7 @@
 // take an uncontended lock synchronously (one remote atomic, no thread hop) under the
 // MPI mutex. When MPI provides only MPI_THREAD_FUNNELED, every MPI call runs here.
 #pragma once
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -19,6 +20,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -180,6 +182,7 @@ class ProgressThread {
   mutable std::mutex mpi_;
   bool serialized_ = false;
   bool weInitialized_ = false;
+  std::string oscBackingDir_;  // see osc_backing_dir.h
   int rank_ = 0, size_ = 1;
   BlockingTurns turns_;  // before the ops' queues: they leave it when destroyed
   std::map<int32_t, Entry> windows_;

@@ -6,6 +6,9 @@
 //   --case=shared     splitShared() of the world and of a group
 //   --case=undefined  the last rank passes a null color; the others lock on their part
 //   --case=errors     bad input, use after free, a controller outliving its communicator
+//   --case=churn      split by rank % 2; each group makes and closes --rounds controllers,
+//                     both groups at the same time (Open MPI 4.1 named their windows' shared
+//                     files alike: see addon/runtime/osc_backing_dir.h)
 import { join } from "node:path";
 
 import { type Communicator, sync, world } from "../../dist/index.js";
@@ -157,6 +160,28 @@ async function errors(w: Communicator) {
   report({ rank: w.rank, size: w.size, isWorld: w.isWorld, tag: String(w), ...r });
 }
 
+async function churn(w: Communicator, rounds: number) {
+  const group = (await w.split(w.rank % 2))!;
+  const made: unknown[] = [];
+  for (let i = 0; i < rounds; i++) {
+    try {
+      const ctrl = await sync({ comm: group });
+      await ctrl.write(() => undefined);
+      await ctrl.close();
+      made.push("ok");
+    } catch (error) {
+      made.push(errorInfo(error));
+      break;
+    }
+  }
+  report({
+    rank: w.rank,
+    made,
+    backingDir: process.env.OMPI_MCA_osc_rdma_backing_directory ?? null,
+  });
+  await group.free();
+}
+
 main(async () => {
   const which = stringArg("case");
   const dir = stringArg("dir", "");
@@ -166,5 +191,6 @@ main(async () => {
   else if (which === "shared") await shared(w);
   else if (which === "undefined") await undefinedColor(w, dir, k);
   else if (which === "errors") await errors(w);
+  else if (which === "churn") await churn(w, numberArg("rounds", 10));
   else throw new Error(`unknown --case=${which}`);
 });

@@ -28,13 +28,16 @@ const backendOf = (ctrl: WindowController) => (ctrl as unknown as { backend: Bac
 const threads = () =>
   Number(/^Threads:\s+(\d+)/m.exec(readFileSync("/proc/self/status", "utf8"))![1]);
 
-// The node lock's segments, unlinked once every rank mapped them, still show in the maps.
+// The node lock's segments (shm_open("/mpilock-<16 hex digits>"), addon/lock/node_level.cc),
+// unlinked once every rank mapped them, still show in the maps. Not Open MPI's window files
+// under the library's /dev/shm/mpilock-osc-<pid>/ (addon/runtime/osc_backing_dir.h).
+const nodeLockSegment = /^\/dev\/shm\/mpilock-[0-9a-f]{16}$/;
 const segmentsMapped = () =>
   new Set(
     readFileSync("/proc/self/maps", "utf8")
       .split("\n")
-      .filter((line) => line.includes("/mpilock-"))
-      .map((line) => line.trim().split(/\s+/)[5]),
+      .map((line) => line.trim().split(/\s+/)[5])
+      .filter((path) => path !== undefined && nodeLockSegment.test(path)),
   ).size;
 
 const delta = (after: Resources, before: Resources) =>

@@ -319,7 +319,14 @@ NL_TEST(killed_while_sleeping) {
     checkClean(lock);
   }));
   NodeLock observer = attach(s, 4);
-  until([&] { return asleep(observer, 1, true) && asleep(observer, 2, false); }, 5000);
+  // The survivor (slot 3) too: killed before it queued, the victims' tickets could be
+  // passed over before it looked, and it would wait for two writers queued forever.
+  until(
+      [&] {
+        return asleep(observer, 1, true) && asleep(observer, 2, false) &&
+               asleep(observer, 3, true);
+      },
+      5000);
   for (pid_t v : victims) kill(v, SIGKILL), waitpid(v, nullptr, 0);
   b.step.store(2);
   return joinAll(pids);

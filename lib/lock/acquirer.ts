@@ -174,11 +174,21 @@ export class Acquirer implements HandleHost {
     escapes: boolean,
   ): LockHandle | Promise<LockHandle> {
     if (this.closing()) throw new ClosedError();
-    const { signal, timeout, selfWaitTimeout } = checkLockOptions(options);
+    if (options === undefined) {
+      // The common call: no options to check.
+      const handle = this.open(kind, parent, escapes);
+      return this.scheduler.request(handle.holder) ? handle : this.wait(handle, noOptions);
+    }
+    const signal = checkLockOptions(options).signal;
     if (signal?.aborted) throw new LockAbortedError(signal.reason);
     const handle = this.open(kind, parent, escapes);
+    return this.scheduler.request(handle.holder) ? handle : this.wait(handle, options);
+  }
+
+  /** The promise of a request that was not granted at once: settles it, times it out. */
+  private wait(handle: LockHandle, options: LockOptions): Promise<LockHandle> {
+    const { signal, timeout, selfWaitTimeout } = options;
     const holder = handle.holder;
-    if (this.scheduler.request(holder)) return handle;
     return new Promise<LockHandle>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
       const onAbort = () => this.scheduler.cancel(holder, new LockAbortedError(signal!.reason));

@@ -1,6 +1,6 @@
 import type { Holder } from "./holder.js";
 import { type EventHub, type LockEvent, lockEvent } from "../observe/lock-events.js";
-import type { StatsRecorder } from "../observe/lock-stats.js";
+import type { KindCounter, StatsRecorder } from "../observe/lock-stats.js";
 
 /**
  * What the scheduler tells the outside about each acquisition, and nothing more: its
@@ -61,7 +61,7 @@ export class ObservingHook implements SchedulerHook {
 
   requested(holder: Holder, depth: number): void {
     holder.requestedAt = performance.now();
-    this.stats.of(holder.kind).requested++;
+    this.counterOf(holder).requested++;
     if (this.events.active) {
       holder.eventId = this.events.newId();
       holder.depth = depth;
@@ -74,19 +74,20 @@ export class ObservingHook implements SchedulerHook {
     // about 1 us while the process is young), a wait of 0.
     holder.grantedAt = holder.asking ? holder.requestedAt : performance.now();
     if (holder.internal) return;
-    this.stats.of(holder.kind).recordWait(holder.grantedAt - holder.requestedAt);
+    if (holder.asking) this.counterOf(holder).grantedAtOnce++;
+    else this.counterOf(holder).recordWait(holder.grantedAt - holder.requestedAt);
     if (holder.eventId) this.emit("granted", holder);
   }
 
   released(holder: Holder): void {
     if (holder.internal) return;
-    this.stats.of(holder.kind).released++;
+    this.counterOf(holder).released++;
     if (holder.eventId) this.emit("released", holder);
   }
 
   cancelled(holder: Holder): void {
     if (holder.internal) return;
-    this.stats.of(holder.kind).cancelled++;
+    this.counterOf(holder).cancelled++;
     if (holder.eventId) this.emit("cancelled", holder);
   }
 
@@ -96,6 +97,11 @@ export class ObservingHook implements SchedulerHook {
 
   resumed(read: Holder): void {
     if (read.eventId) this.emit("resumed", read);
+  }
+
+  /** The lock's counters of the holder's kind (a field each: no keyed lookup). */
+  private counterOf(holder: Holder): KindCounter {
+    return holder.kind === "read" ? this.stats.read : this.stats.write;
   }
 
   private emit(type: LockEvent["type"], holder: Holder): void {

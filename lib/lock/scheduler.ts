@@ -82,6 +82,13 @@ export class RankScheduler {
       holder.asking = false;
       return true;
     }
+    // Nothing here ahead of it: granted without the queue, when the global lock allows.
+    if (this.queue.length === 0 && this.writeClaims === 0 && reads.length === 0) {
+      if (this.admitAtOnce(holder)) {
+        holder.asking = false;
+        return true;
+      }
+    }
     if (holder.kind === "write") {
       for (const read of reads) this.suspend(read);
       holder.suspendedReads = reads;
@@ -138,6 +145,27 @@ export class RankScheduler {
         global.state = "trying";
         global.trying = holder;
     }
+  }
+
+  /**
+   * The uncontended request, as pump() would admit it as the queue's only entry (it begins
+   * the global request pump() would); false when it must queue, with nothing undone: a
+   * global request begun and not granted yet is one pump() then waits for.
+   */
+  private admitAtOnce(holder: Holder): boolean {
+    const read = this.global[GlobalKind.Read];
+    const write = this.global[GlobalKind.Write];
+    if (holder.kind === "read") {
+      if (write.state !== "idle") return false;
+      const state = read.state === "idle" ? this.begin(GlobalKind.Read) : read.state;
+      if (state !== "held") return false;
+    } else {
+      if (this.readers > 0 || read.state !== "idle" || write.state !== "idle") return false;
+      if (this.begin(GlobalKind.Write) !== "held") return false;
+      write.unused = false;
+    }
+    this.grant(holder);
+    return true;
   }
 
   /** Releases a held holder (a no-op for anything else). */
@@ -336,11 +364,13 @@ export class RankScheduler {
     }
   }
 
-  private begin(kind: GlobalKind): void {
+  /** Begins the global request of `kind`; its state then (a grant may come at once). */
+  private begin(kind: GlobalKind): GlobalState {
     const request = this.global[kind];
     request.seq = (request.seq + 1) >>> 0;
     request.state = this.backend.begin(kind, request.seq) ? "held" : "acquiring";
     request.unused = true;
+    return request.state;
   }
 
   private withdraw(kind: GlobalKind): void {

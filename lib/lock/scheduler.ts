@@ -3,29 +3,9 @@ import type { Subscription } from "rxjs";
 import { enclosing, Holder, type LockKind, trackScheduler, untrackScheduler } from "./holder.js";
 import type { SchedulerHook } from "./scheduler-hook.js";
 import { GlobalKind, type GrantEvent, type WindowBackend } from "../runtime/window-backend.js";
+import type { GlobalRequest, GlobalState, SchedulerView } from "./scheduler-view.js";
 
-/** trying: a try whose answer comes as a GrantEvent (for `trying`). */
-type GlobalState = "idle" | "acquiring" | "held" | "withdrawing" | "trying";
-
-interface GlobalRequest {
-  state: GlobalState;
-  seq: number;
-  /** Granted and not yet given to a local task. */
-  unused: boolean;
-  trying?: Holder | undefined;
-}
-
-/** What the scheduler holds and waits for, for diagnosis (see self-wait.ts); live, not copied. */
-export interface SchedulerView {
-  readers(): number;
-  writeClaims(): number;
-  /** Requests waiting here, in order. */
-  readonly queue: readonly Holder[];
-  /** The global read and write request: idle, acquiring, held, withdrawing, trying. */
-  globalStates(): [GlobalState, GlobalState];
-  /** The holders granted and not released, oldest first. */
-  held(): Holder[];
-}
+export type { SchedulerView } from "./scheduler-view.js";
 
 /**
  * Shares this rank's global read and write requests out to local async tasks.

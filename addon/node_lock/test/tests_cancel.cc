@@ -323,8 +323,7 @@ NL_TEST(killed_while_sleeping) {
   // passed over before it looked, and it would wait for two writers queued forever.
   until(
       [&] {
-        return asleep(observer, 1, true) && asleep(observer, 2, false) &&
-               asleep(observer, 3, true);
+        return asleep(observer, 1, true) && asleep(observer, 2, false) && asleep(observer, 3, true);
       },
       5000);
   for (pid_t v : victims) kill(v, SIGKILL), waitpid(v, nullptr, 0);

@@ -147,3 +147,13 @@ export function leaveHolder(holder: Holder): void {
 export function runWithHolder<T>(holder: Holder, fn: () => T): T {
   return storage.run(holder, fn);
 }
+
+/**
+ * A holder's settle callbacks, dropped from it: they reference the handle, and the holder
+ * outlives it (the leak guard keeps holders of collected handles).
+ */
+export function takeSettle(holder: Holder): Holder["settle"] {
+  const settle = holder.settle;
+  holder.settle = undefined;
+  return settle;
+}

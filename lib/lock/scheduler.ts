@@ -1,9 +1,21 @@
 import type { Subscription } from "rxjs";
 
-import { enclosing, Holder, type LockKind, trackScheduler, untrackScheduler } from "./holder.js";
+import {
+  enclosing,
+  Holder,
+  type LockKind,
+  takeSettle,
+  trackScheduler,
+  untrackScheduler,
+} from "./holder.js";
 import type { SchedulerHook } from "./scheduler-hook.js";
 import { GlobalKind, type GrantEvent, type WindowBackend } from "../runtime/window-backend.js";
-import type { GlobalRequest, GlobalState, SchedulerView } from "./scheduler-view.js";
+import {
+  type GlobalRequest,
+  type GlobalState,
+  liveView,
+  type SchedulerView,
+} from "./scheduler-view.js";
 
 export type { SchedulerView } from "./scheduler-view.js";
 
@@ -127,11 +139,7 @@ export class RankScheduler {
     }
   }
 
-  /**
-   * The uncontended request, as pump() would admit it as the queue's only entry (it begins
-   * the global request pump() would); false when it must queue, with nothing undone: a
-   * global request begun and not granted yet is one pump() then waits for.
-   */
+  /** Admits an uncontended request as pump() would; false: queue it (pump() goes on). */
   private admitAtOnce(holder: Holder): boolean {
     const read = this.global[GlobalKind.Read];
     const write = this.global[GlobalKind.Write];
@@ -164,7 +172,19 @@ export class RankScheduler {
       for (const read of holder.suspendedReads) this.resume(read);
       this.writeClaims--;
     }
-    this.pump();
+    if (this.queue.length === 0) this.settleIdle();
+    else this.pump();
+  }
+
+  /** pump() with nobody queued (its own, so that V8 never compiles pump() uncontended). */
+  private settleIdle(): void {
+    const read = this.global[GlobalKind.Read];
+    const write = this.global[GlobalKind.Write];
+    if (write.state === "held" && this.writeClaims === 0)
+      this.end(GlobalKind.Write, this.readers > 0);
+    if (write.state === "acquiring") this.withdraw(GlobalKind.Write);
+    if (read.state === "acquiring") this.withdraw(GlobalKind.Read);
+    if (read.state === "held" && this.readers === 0) this.end(GlobalKind.Read, false);
   }
 
   /** Drops a waiting holder (cancelled or closed); true when it was still waiting. */
@@ -251,17 +271,8 @@ export class RankScheduler {
 
   /** A live view of the state, for diagnosis. */
   view(): SchedulerView {
-    return {
-      readers: () => this.readers,
-      writeClaims: () => this.writeClaims,
-      queue: this.queue,
-      globalStates: () => [this.global[0].state, this.global[1].state],
-      held: () => {
-        const held: Holder[] = [];
-        for (let h = this.heldLast; h; h = h.heldPrev) held.unshift(h);
-        return held;
-      },
-    };
+    const last = () => this.heldLast;
+    return liveView(() => [this.readers, this.writeClaims], this.queue, this.global, last);
   }
 
   private unlinkHeld(holder: Holder): void {
@@ -406,14 +417,4 @@ export class RankScheduler {
     // Admission above used the global read if anyone could: nobody needs it now.
     if (read.state === "held" && this.readers === 0) this.end(GlobalKind.Read, false);
   }
-}
-
-/**
- * A holder's settle callbacks, dropped from it: they reference the handle, and the holder
- * outlives it (the leak guard keeps holders of collected handles).
- */
-function takeSettle(holder: Holder): Holder["settle"] {
-  const settle = holder.settle;
-  holder.settle = undefined;
-  return settle;
 }

@@ -174,15 +174,10 @@ export class Acquirer implements HandleHost {
     escapes: boolean,
   ): LockHandle | Promise<LockHandle> {
     if (this.closing()) throw new ClosedError();
-    if (options === undefined) {
-      // The common call: no options to check.
-      const handle = this.open(kind, parent, escapes);
-      return this.scheduler.request(handle.holder) ? handle : this.wait(handle, noOptions);
-    }
-    const signal = checkLockOptions(options).signal;
-    if (signal?.aborted) throw new LockAbortedError(signal.reason);
+    const checked = checkLockOptions(options);
+    if (checked.signal?.aborted) throw new LockAbortedError(checked.signal.reason);
     const handle = this.open(kind, parent, escapes);
-    return this.scheduler.request(handle.holder) ? handle : this.wait(handle, options);
+    return this.scheduler.request(handle.holder) ? handle : this.wait(handle, checked);
   }
 
   /** The promise of a request that was not granted at once: settles it, times it out. */

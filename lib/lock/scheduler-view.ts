@@ -23,23 +23,3 @@ export interface SchedulerView {
   /** The holders granted and not released, oldest first. */
   held(): Holder[];
 }
-
-/** The view of a scheduler's fields (read when asked: live, not copied). */
-export function liveView(
-  counts: () => [readers: number, writeClaims: number],
-  queue: readonly Holder[],
-  global: readonly [GlobalRequest, GlobalRequest],
-  heldLast: () => Holder | undefined,
-): SchedulerView {
-  return {
-    readers: () => counts()[0],
-    writeClaims: () => counts()[1],
-    queue,
-    globalStates: () => [global[0].state, global[1].state],
-    held: () => {
-      const held: Holder[] = [];
-      for (let h = heldLast(); h; h = h.heldPrev) held.unshift(h);
-      return held;
-    },
-  };
-}

@@ -10,12 +10,7 @@ import {
 } from "./holder.js";
 import type { SchedulerHook } from "./scheduler-hook.js";
 import { GlobalKind, type GrantEvent, type WindowBackend } from "../runtime/window-backend.js";
-import {
-  type GlobalRequest,
-  type GlobalState,
-  liveView,
-  type SchedulerView,
-} from "./scheduler-view.js";
+import type { GlobalRequest, SchedulerView } from "./scheduler-view.js";
 
 export type { SchedulerView } from "./scheduler-view.js";
 
@@ -74,12 +69,16 @@ export class RankScheduler {
       holder.asking = false;
       return true;
     }
-    // Nothing here ahead of it: granted without the queue, when the global lock allows.
-    if (this.queue.length === 0 && this.writeClaims === 0 && reads.length === 0) {
-      if (this.admitAtOnce(holder)) {
-        holder.asking = false;
-        return true;
-      }
+    // Nothing here ahead of it: admitted as pump() would admit it as the queue's only entry.
+    if (
+      this.queue.length === 0 &&
+      this.writeClaims === 0 &&
+      reads.length === 0 &&
+      this.globalFor(holder.kind)
+    ) {
+      this.grant(holder);
+      holder.asking = false;
+      return true;
     }
     if (holder.kind === "write") {
       for (const read of reads) this.suspend(read);
@@ -139,23 +138,6 @@ export class RankScheduler {
     }
   }
 
-  /** Admits an uncontended request as pump() would; false: queue it (pump() goes on). */
-  private admitAtOnce(holder: Holder): boolean {
-    const read = this.global[GlobalKind.Read];
-    const write = this.global[GlobalKind.Write];
-    if (holder.kind === "read") {
-      if (write.state !== "idle") return false;
-      const state = read.state === "idle" ? this.begin(GlobalKind.Read) : read.state;
-      if (state !== "held") return false;
-    } else {
-      if (this.readers > 0 || read.state !== "idle" || write.state !== "idle") return false;
-      if (this.begin(GlobalKind.Write) !== "held") return false;
-      write.unused = false;
-    }
-    this.grant(holder);
-    return true;
-  }
-
   /** Releases a held holder (a no-op for anything else). */
   release(holder: Holder): void {
     if (holder.state !== "held") return;
@@ -172,19 +154,7 @@ export class RankScheduler {
       for (const read of holder.suspendedReads) this.resume(read);
       this.writeClaims--;
     }
-    if (this.queue.length === 0) this.settleIdle();
-    else this.pump();
-  }
-
-  /** pump() with nobody queued (its own, so that V8 never compiles pump() uncontended). */
-  private settleIdle(): void {
-    const read = this.global[GlobalKind.Read];
-    const write = this.global[GlobalKind.Write];
-    if (write.state === "held" && this.writeClaims === 0)
-      this.end(GlobalKind.Write, this.readers > 0);
-    if (write.state === "acquiring") this.withdraw(GlobalKind.Write);
-    if (read.state === "acquiring") this.withdraw(GlobalKind.Read);
-    if (read.state === "held" && this.readers === 0) this.end(GlobalKind.Read, false);
+    this.pump();
   }
 
   /** Drops a waiting holder (cancelled or closed); true when it was still waiting. */
@@ -271,8 +241,17 @@ export class RankScheduler {
 
   /** A live view of the state, for diagnosis. */
   view(): SchedulerView {
-    const last = () => this.heldLast;
-    return liveView(() => [this.readers, this.writeClaims], this.queue, this.global, last);
+    return {
+      readers: () => this.readers,
+      writeClaims: () => this.writeClaims,
+      queue: this.queue,
+      globalStates: () => [this.global[0].state, this.global[1].state],
+      held: () => {
+        const held: Holder[] = [];
+        for (let h = this.heldLast; h; h = h.heldPrev) held.unshift(h);
+        return held;
+      },
+    };
   }
 
   private unlinkHeld(holder: Holder): void {
@@ -355,13 +334,11 @@ export class RankScheduler {
     }
   }
 
-  /** Begins the global request of `kind`; its state then (a grant may come at once). */
-  private begin(kind: GlobalKind): GlobalState {
+  private begin(kind: GlobalKind): void {
     const request = this.global[kind];
     request.seq = (request.seq + 1) >>> 0;
     request.state = this.backend.begin(kind, request.seq) ? "held" : "acquiring";
     request.unused = true;
-    return request.state;
   }
 
   private withdraw(kind: GlobalKind): void {
@@ -376,8 +353,20 @@ export class RankScheduler {
     if (downgrade) this.global[GlobalKind.Read].state = "held";
   }
 
-  /** Brings the global requests in line with what local tasks need, and admits waiters. */
+  /**
+   * Brings the global requests in line with what tasks need, and admits waiters. Small:
+   * every release runs it; the admission loop gets hot only where requests queue.
+   */
   private pump(): void {
+    this.giveBack();
+    if (this.queue.length > 0 && this.writeClaims === 0) this.admitQueued();
+    // Admission used the global read if anyone could: nobody needs it now.
+    const read = this.global[GlobalKind.Read];
+    if (read.state === "held" && this.readers === 0) this.end(GlobalKind.Read, false);
+  }
+
+  /** Gives back or withdraws the global requests the queue's head does not need. */
+  private giveBack(): void {
     const read = this.global[GlobalKind.Read];
     const write = this.global[GlobalKind.Write];
     // The head's kind, read again after each backend call (a grant it delivers at once
@@ -395,26 +384,34 @@ export class RankScheduler {
       head = this.queue[0]?.kind;
     }
     if (read.state === "acquiring" && head !== "read") this.withdraw(GlobalKind.Read);
+  }
 
+  /** Admits the queue's head while the global lock lets it in: readers together, a writer alone. */
+  private admitQueued(): void {
     while (this.queue.length > 0 && this.writeClaims === 0) {
       const head = this.queue[0]!;
-      if (head.kind === "read") {
-        if (write.state !== "idle") break;
-        if (read.state === "idle") this.begin(GlobalKind.Read);
-        if (read.state !== "held") break;
-        this.queue.shift();
-        this.grant(head);
-      } else {
-        if (write.state === "idle") this.begin(GlobalKind.Write);
-        if (write.state !== "held") break;
-        write.unused = false;
-        this.queue.shift();
-        this.grant(head);
-        break;
-      }
+      if (!this.globalFor(head.kind)) break;
+      this.queue.shift();
+      this.grant(head);
+      if (head.kind === "write") break;
     }
+  }
 
-    // Admission above used the global read if anyone could: nobody needs it now.
-    if (read.state === "held" && this.readers === 0) this.end(GlobalKind.Read, false);
+  /**
+   * Begins the global request a local `kind` needs if it is not under way; true when it
+   * is held, so that the local request can be granted (a write's grant is then used).
+   */
+  private globalFor(kind: LockKind): boolean {
+    const read = this.global[GlobalKind.Read];
+    const write = this.global[GlobalKind.Write];
+    if (kind === "read") {
+      if (write.state !== "idle") return false;
+      if (read.state === "idle") this.begin(GlobalKind.Read);
+      return read.state === "held";
+    }
+    if (write.state === "idle") this.begin(GlobalKind.Write);
+    if (write.state !== "held") return false;
+    write.unused = false;
+    return true;
   }
 }

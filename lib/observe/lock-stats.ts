@@ -65,9 +65,9 @@ function valueOf(bucket: number): number {
 
 export class KindCounter {
   requested = 0;
-  /** Granted after a wait (see recordWait), */
+  /** Granted after a wait (see recordWait); snapshot() adds grantedAtOnce. */
   granted = 0;
-  /** ...and granted at once, inside the request: a wait of 0, no clock, no bucket. */
+  /** Granted at once, inside the request: a wait of 0, with no clock read and no bucket. */
   grantedAtOnce = 0;
   cancelled = 0;
   released = 0;
@@ -89,7 +89,8 @@ export class KindCounter {
 
   snapshot(): KindStats {
     const granted = this.granted + this.grantedAtOnce;
-    const [totalWait, maxWait] = this.sums as unknown as [number, number];
+    const totalWait = this.sums[0]!;
+    const maxWait = this.sums[1]!;
     const percentile = (p: number): number => {
       if (granted === 0) return 0;
       let rank = Math.ceil(p * granted) - this.grantedAtOnce; // those waited 0: bucket 0
